@@ -1,0 +1,60 @@
+# The few commands a person types. Everything else is `lakecdp <command>` (see README).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+RUN := $(UV) run --frozen
+JARS_DIR := .cache/jars
+VENV_STAMP := .venv/.lakecdp-installed
+JARS_STAMP := $(JARS_DIR)/.installed
+
+.PHONY: help install uv jars demo test test-fast lint format bench-ingest collect stream clean
+
+help:
+	@echo "make demo          install what is missing, then run the end-to-end demo"
+	@echo "make test          install what is missing, then run the test suite"
+	@echo "make bench-ingest  collector throughput/latency and micro-batch freshness benchmark"
+	@echo "make lint          ruff check + format check"
+
+uv:
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
+		$(PYTHON) -m pip install --quiet --disable-pip-version-check uv
+
+$(VENV_STAMP): pyproject.toml uv.lock | uv
+	$(UV) sync --frozen
+	@touch $@
+
+# Delta and JDBC jars, copied once from Maven Central; Spark runs offline afterwards.
+$(JARS_STAMP): infra/jars/pom.xml
+	mkdir -p $(JARS_DIR)
+	mvn -q -B -f infra/jars/pom.xml dependency:copy-dependencies \
+		-DoutputDirectory=$(CURDIR)/$(JARS_DIR) -DincludeScope=runtime \
+		-DexcludeGroupIds=org.scala-lang,org.antlr
+	@touch $@
+
+install: $(VENV_STAMP) $(JARS_STAMP)
+jars: $(JARS_STAMP)
+
+demo: install
+	$(RUN) lakecdp demo
+
+test: install
+	$(RUN) pytest
+
+test-fast: install
+	$(RUN) pytest -m "not spark"
+
+lint: install
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+format: install
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+
+bench-ingest: install
+	$(RUN) python -m benchmarks.bench_ingest
+
+clean:
+	rm -rf .lakehouse spark-warehouse metastore_db derby.log

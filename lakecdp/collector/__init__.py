@@ -1,0 +1,1 @@
+"""Segment-compatible HTTP event collector that lands events durably as JSONL segments."""

@@ -1,0 +1,353 @@
+"""Project configuration: one YAML file, validated on load, with environment overrides.
+
+Everything that says *where* (lakehouse root, Spark master, ports, keys) can be overridden by an
+environment variable so that the same file runs on a laptop and on a cluster. Everything that
+says *what* (sources, identifier types, consent purposes) lives in the file, so adding a source
+is a configuration change, not code.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_CONFIG_FILE = "lakecdp.yaml"
+CONFIG_ENV = "LAKECDP_CONFIG"
+
+# Named overrides: environment variable -> dotted key in the configuration.
+ENV_OVERRIDES: dict[str, str] = {
+    "LAKECDP_LAKEHOUSE_ROOT": "lakehouse.root",
+    "LAKECDP_LANDING_ROOT": "lakehouse.landing",
+    "LAKECDP_SPARK_MASTER": "spark.master",
+    "LAKECDP_SPARK_DRIVER_MEMORY": "spark.driver_memory",
+    "LAKECDP_JARS_DIR": "spark.jars_dir",
+    "LAKECDP_CATALOG": "catalog.kind",
+    "LAKECDP_METASTORE_URL": "catalog.metastore_url",
+    "LAKECDP_METASTORE_USER": "catalog.metastore_user",
+    "LAKECDP_METASTORE_PASSWORD": "catalog.metastore_password",
+    "LAKECDP_COLLECTOR_HOST": "collector.host",
+    "LAKECDP_COLLECTOR_PORT": "collector.port",
+    "LAKECDP_WRITE_KEYS": "collector.write_keys",
+    "LAKECDP_STREAM_TRIGGER_SECONDS": "streaming.trigger_seconds",
+}
+# Generic override for any key: LAKECDP__SECTION__KEY=value (double underscores separate levels).
+GENERIC_ENV_PREFIX = "LAKECDP__"
+
+LAYERS = ("bronze", "silver", "gold", "ops")
+IDENTIFIER_KINDS = (
+    "email",
+    "phone",
+    "device_id",
+    "anonymous_id",
+    "user_id",
+    "loyalty_id",
+    "marketplace_buyer_id",
+    "custom",
+)
+
+
+class ConfigError(ValueError):
+    """The configuration file cannot be used; the message names the file and the key at fault."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LakehouseConfig(_Strict):
+    root: str = ".lakehouse"
+    landing: str | None = Field(
+        default=None, description="Landing zone; defaults to <root>/landing."
+    )
+
+    @property
+    def landing_root(self) -> str:
+        return self.landing or join_path(self.root, "landing")
+
+    @property
+    def tables_root(self) -> str:
+        return join_path(self.root, "tables")
+
+    @property
+    def checkpoints_root(self) -> str:
+        return join_path(self.root, "_checkpoints")
+
+    @property
+    def warehouse(self) -> str:
+        return join_path(self.root, "warehouse")
+
+
+class SparkConfig(_Strict):
+    master: str = "local[2]"
+    app_name: str = "lakecdp"
+    driver_memory: str = "4g"
+    shuffle_partitions: int = Field(default=8, ge=1)
+    jars_dir: str = ".cache/jars"
+    ui_enabled: bool = False
+    conf: dict[str, str] = Field(default_factory=dict)
+
+
+class CatalogConfig(_Strict):
+    """How processes share table names. Tables are always addressed by location; the catalog
+    only maps names to locations (see docs/catalog.md)."""
+
+    kind: Literal["embedded", "hive-postgres"] = "embedded"
+    metastore_url: str | None = None
+    metastore_user: str | None = None
+    metastore_password: str | None = None
+
+    @model_validator(mode="after")
+    def _metastore_needs_url(self) -> CatalogConfig:
+        if self.kind == "hive-postgres" and not self.metastore_url:
+            raise ValueError("catalog.kind 'hive-postgres' needs catalog.metastore_url")
+        return self
+
+
+class CollectorConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8088, ge=1, le=65535)
+    write_keys: dict[str, str] = Field(
+        default_factory=dict, description="write key -> source name recorded on each event"
+    )
+    max_message_bytes: int = Field(default=32 * 1024, ge=1024)
+    max_request_bytes: int = Field(default=500 * 1024, ge=1024)
+    segment_roll_seconds: float = Field(default=1.0, gt=0)
+    segment_roll_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    fsync: bool = True
+
+    @field_validator("write_keys", mode="before")
+    @classmethod
+    def _parse_key_list(cls, value: Any) -> Any:
+        # From the environment: "key1=web,key2=app".
+        if isinstance(value, str):
+            pairs = [p.strip() for p in value.split(",") if p.strip()]
+            parsed: dict[str, str] = {}
+            for pair in pairs:
+                key, sep, source = pair.partition("=")
+                if not sep or not key or not source:
+                    raise ValueError(f"expected 'key=source' pairs, got {pair!r}")
+                parsed[key] = source
+            return parsed
+        return value
+
+
+class StreamingConfig(_Strict):
+    trigger_seconds: float = Field(default=5.0, gt=0)
+    max_files_per_trigger: int = Field(default=200, ge=1)
+
+
+class IdentifierTypeConfig(_Strict):
+    kind: Literal[IDENTIFIER_KINDS] = "custom"  # type: ignore[valid-type]
+    priority: int = Field(default=50, ge=0)
+    max_per_profile: int | None = Field(default=None, ge=1)
+
+
+class MarketConfig(_Strict):
+    currency: str
+    phone_region: str
+    timezone: str
+
+
+class MarketColumn(_Strict):
+    column: str
+
+
+class SourceConfig(_Strict):
+    """A declared file source: where it lands, how to read it, what its columns mean."""
+
+    path: str = Field(description="Folder under the landing root (or an absolute URI).")
+    format: Literal["csv", "jsonl", "parquet"]
+    record_id: str | None = None
+    timestamp: str
+    market: str | MarketColumn
+    identifiers: dict[str, str] = Field(description="column -> identifier type")
+    traits: list[str] = Field(default_factory=list)
+    columns: list[str] = Field(
+        default_factory=list, description="other columns kept in bronze (amounts, items, ...)"
+    )
+    description: str = ""
+
+    @field_validator("identifiers")
+    @classmethod
+    def _some_identifier(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value:
+            raise ValueError("a source needs at least one identifier column")
+        return value
+
+    @property
+    def declared_columns(self) -> list[str]:
+        """Every column bronze keeps, in a stable order and without repeats."""
+        cols: list[str] = []
+        market_col = [self.market.column] if isinstance(self.market, MarketColumn) else []
+        for col in [
+            *([self.record_id] if self.record_id else []),
+            self.timestamp,
+            *market_col,
+            *self.identifiers,
+            *self.traits,
+            *self.columns,
+        ]:
+            if col not in cols:
+                cols.append(col)
+        return cols
+
+
+class ConsentConfig(_Strict):
+    purposes: list[str] = Field(default_factory=lambda: ["analytics", "personalization", "marketing"])
+    channels: list[str] = Field(default_factory=lambda: ["email", "sms", "push", "whatsapp"])
+
+
+SourceName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+class ProjectConfig(_Strict):
+    project: str = "lakecdp"
+    lakehouse: LakehouseConfig = Field(default_factory=LakehouseConfig)
+    spark: SparkConfig = Field(default_factory=SparkConfig)
+    catalog: CatalogConfig = Field(default_factory=CatalogConfig)
+    collector: CollectorConfig = Field(default_factory=CollectorConfig)
+    streaming: StreamingConfig = Field(default_factory=StreamingConfig)
+    markets: dict[str, MarketConfig] = Field(default_factory=dict)
+    identifier_types: dict[str, IdentifierTypeConfig] = Field(default_factory=dict)
+    sources: dict[SourceName, SourceConfig] = Field(default_factory=dict)
+    consent: ConsentConfig = Field(default_factory=ConsentConfig)
+
+    @model_validator(mode="after")
+    def _sources_are_consistent(self) -> ProjectConfig:
+        for name, source in self.sources.items():
+            for column, id_type in source.identifiers.items():
+                if id_type not in self.identifier_types:
+                    known = ", ".join(sorted(self.identifier_types))
+                    raise ValueError(
+                        f"sources.{name}.identifiers.{column}: unknown identifier type "
+                        f"{id_type!r} (declared: {known})"
+                    )
+            if isinstance(source.market, str) and source.market not in self.markets:
+                raise ValueError(f"sources.{name}.market: unknown market {source.market!r}")
+            if name == "events":
+                raise ValueError("sources.events: 'events' is reserved for the event stream")
+        return self
+
+    # -- locations ---------------------------------------------------------------------------
+    def table_path(self, layer: str, table: str) -> str:
+        if layer not in LAYERS:
+            raise ValueError(f"unknown layer {layer!r}; expected one of {LAYERS}")
+        return join_path(self.lakehouse.tables_root, layer, table)
+
+    def source_path(self, name: str) -> str:
+        path = self.sources[name].path
+        return path if _is_absolute(path) else join_path(self.lakehouse.landing_root, path)
+
+    @property
+    def events_landing(self) -> str:
+        """Sealed JSONL segments of accepted events, written by the collector."""
+        return join_path(self.lakehouse.landing_root, "events")
+
+    @property
+    def rejected_landing(self) -> str:
+        """Records the collector refused, with their reason, on their way to ops.quarantine."""
+        return join_path(self.lakehouse.landing_root, "rejected")
+
+    def checkpoint_path(self, name: str) -> str:
+        return join_path(self.lakehouse.checkpoints_root, name)
+
+    @cached_property
+    def market_codes(self) -> list[str]:
+        return sorted(self.markets)
+
+
+def join_path(base: str, *parts: str) -> str:
+    """Join path parts for local folders and object-store URIs alike."""
+    out = base.rstrip("/")
+    for part in parts:
+        out = f"{out}/{part.strip('/')}"
+    return out
+
+
+def _is_absolute(path: str) -> bool:
+    return path.startswith("/") or "://" in path
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    node = data
+    keys = dotted.split(".")
+    for key in keys[:-1]:
+        child = node.get(key)
+        if not isinstance(child, dict):
+            child = {}
+            node[key] = child
+        node = child
+    node[keys[-1]] = value
+
+
+def apply_env_overrides(data: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:
+    for env_name, dotted in ENV_OVERRIDES.items():
+        if environ.get(env_name):
+            _set_dotted(data, dotted, environ[env_name])
+    for env_name, value in environ.items():
+        if env_name.startswith(GENERIC_ENV_PREFIX):
+            dotted = env_name[len(GENERIC_ENV_PREFIX) :].lower().replace("__", ".")
+            _set_dotted(data, dotted, yaml.safe_load(value) if value else value)
+    return data
+
+
+def _format_errors(exc: ValidationError, path: Path) -> str:
+    lines = [f"invalid configuration in {path}:"]
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"  {key}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def _resolve_relative(cfg_data: dict[str, Any], base: Path) -> None:
+    """Relative local paths in the file are relative to the file's folder, not the cwd."""
+    for dotted in ("lakehouse.root", "lakehouse.landing", "spark.jars_dir"):
+        node: Any = cfg_data
+        keys = dotted.split(".")
+        for key in keys[:-1]:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict) and isinstance(node.get(keys[-1]), str):
+            value = node[keys[-1]]
+            if not _is_absolute(value):
+                node[keys[-1]] = str((base / value).resolve())
+
+
+def find_config_file(explicit: str | Path | None = None) -> Path:
+    if explicit:
+        return Path(explicit)
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        candidate = folder / DEFAULT_CONFIG_FILE
+        if candidate.exists():
+            return candidate
+    raise ConfigError(
+        f"no {DEFAULT_CONFIG_FILE} found in {here} or its parents; set {CONFIG_ENV} or pass --config"
+    )
+
+
+def load_config(
+    path: str | Path | None = None, environ: dict[str, str] | None = None
+) -> ProjectConfig:
+    """Load, override from the environment, validate. Raises ConfigError naming file and key."""
+    file = find_config_file(path)
+    try:
+        raw = yaml.safe_load(file.read_text()) or {}
+    except FileNotFoundError as exc:
+        raise ConfigError(f"configuration file not found: {file}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"configuration file {file} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"configuration file {file} must hold a mapping at the top level")
+    data = apply_env_overrides(raw, dict(os.environ if environ is None else environ))
+    _resolve_relative(data, file.resolve().parent)
+    try:
+        return ProjectConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc, file)) from None

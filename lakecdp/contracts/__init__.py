@@ -1,0 +1,1 @@
+"""Contracts shared by the collector, the ingestion jobs and later layers."""

@@ -1,0 +1,142 @@
+"""`make demo`: the platform end to end on embedded defaults, on a small synthetic world.
+
+generate -> collector (real HTTP on loopback) -> batch ingestion -> micro-batch (available now)
+-> summary. Later layers (identity, dbt, gates, features, decisions) extend this same command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from lakecdp.config import ProjectConfig
+
+
+def start_collector(config: ProjectConfig, port: int, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """Start `lakecdp collect serve` in a child process and wait until /health answers."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lakecdp.cli", "collect", "serve", "--port", str(port)],
+        env={**os.environ, **(env or {})},
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"collector exited with code {process.returncode}")
+        try:
+            if httpx.get(f"http://{config.collector.host}:{port}/health", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("collector did not answer /health within 30 s")
+
+
+def stop_collector(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM lets the collector seal its open landing segments before it exits."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def run_demo(config: ProjectConfig, *, customers: int, seed: int, console: Console) -> dict:
+    from lakecdp.cli import default_world_dir
+    from lakecdp.collector.sender import send_files
+    from lakecdp.generate import generate_world
+    from lakecdp.progress import progress_bar
+    from lakecdp.report import print_lakehouse_summary
+
+    timings: dict[str, float] = {}
+    world = default_world_dir(config)
+
+    def step(name: str, started: float) -> None:
+        timings[name] = round(time.monotonic() - started, 1)
+        console.print(f"[green]✓[/green] {name} ({timings[name]} s)")
+
+    console.rule("lakecdp demo")
+    t = time.monotonic()
+    with progress_bar(f"generating {customers:,} customers", customers) as advance:
+        world_summary = generate_world(
+            config, world, customers, seed=seed, end=date(2026, 11, 1), progress=advance
+        )
+    step("generate synthetic world", t)
+
+    t = time.monotonic()
+    port = config.collector.port
+    collector = start_collector(config, port)
+    try:
+        event_files = sorted((world / "events").glob("*.jsonl"))
+        total = _count_lines(event_files)
+        with progress_bar("sending events over HTTP", total) as advance:
+            sent = [0]
+
+            def on_sent(messages: int) -> None:
+                sent[0] += messages
+                advance(sent[0], total)
+
+            stats = send_files(
+                event_files,
+                f"http://{config.collector.host}:{port}",
+                {source: key for key, source in config.collector.write_keys.items()},
+                concurrency=4,
+                progress=on_sent,
+            )
+    finally:
+        stop_collector(collector)
+    step("send events through the collector", t)
+    console.print(
+        f"collector accepted {stats.accepted:,} events, refused {stats.rejected:,} "
+        f"({', '.join(f'{k}: {v}' for k, v in sorted(stats.rejected_by_reason.items()))})"
+    )
+
+    from lakecdp.spark import get_spark
+    from spark_jobs.ingest.batch import run_batch_ingest
+    from spark_jobs.ingest.stream import StreamOptions, run_streams
+
+    t = time.monotonic()
+    spark = get_spark(config, "lakecdp-demo")
+    step("start Spark", t)
+    t = time.monotonic()
+    run_batch_ingest(spark, config)
+    step("batch-ingest file sources", t)
+    t = time.monotonic()
+    run_streams(spark, config, StreamOptions(available_now=True))
+    step("micro-batch events (available now)", t)
+
+    summary = print_lakehouse_summary(spark, config, console)
+    timing_table = Table(title="Time taken")
+    timing_table.add_column("step")
+    timing_table.add_column("seconds", justify="right")
+    for name, seconds in timings.items():
+        timing_table.add_row(name, f"{seconds}")
+    timing_table.add_row("total", f"{sum(timings.values()):.1f}")
+    console.print(timing_table)
+    result = {
+        "timings": timings,
+        "world": {"customers": customers, "seed": seed, "events_generated": world_summary.events},
+        "collector": {"accepted": stats.accepted, "refused": stats.rejected_by_reason},
+        **summary,
+    }
+    out = Path(config.lakehouse.root) / "demo-summary.json"
+    out.write_text(json.dumps(result, indent=2, default=str))
+    console.print(f"summary written to {out}; ground truth for later layers in {world / 'ground_truth'}")
+    return result
+
+
+def _count_lines(files: list[Path]) -> int:
+    total = 0
+    for file in files:
+        with file.open("rb") as handle:
+            total += sum(1 for _ in handle)
+    return total

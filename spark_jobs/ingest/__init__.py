@@ -1,0 +1,1 @@
+"""Bronze ingestion: declared file sources in batch, collector events in micro-batches."""

@@ -1,0 +1,214 @@
+"""Micro-batch ingestion: collector landing segments -> bronze.events, refusals -> ops.quarantine.
+
+Exactly once, end to end: the file source's checkpoint records which segments each batch read;
+bronze.events is written by MERGE on message_id (a replayed batch inserts nothing twice, and a
+re-sent event is stored once), and the appends to ops tables carry txnAppId/txnVersion so a
+replayed batch id is skipped by Delta. A stream id kept in the checkpoint folder makes those
+txnAppIds unique to this checkpoint, so a reset checkpoint never skips new data.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.streaming import StreamingQuery
+from pyspark.sql.types import StringType, StructField, StructType
+from pyspark.sql.window import Window
+
+from lakecdp.config import ProjectConfig
+from lakecdp.tables import is_delta_table, path_exists, register_table
+from spark_jobs.ingest.event_rules import parse_event_lines, to_bronze_events
+from spark_jobs.quarantine import QUARANTINE_TABLE, to_quarantine
+
+EVENTS_TABLE = ("bronze", "events")
+BATCHES_TABLE = ("ops", "stream_batches")
+EVENTS_QUERY = "bronze_events"
+REJECTED_QUERY = "collector_rejections"
+
+REJECTED_SCHEMA = StructType(
+    [
+        StructField(name, StringType())
+        for name in ("reason", "detail", "source", "endpoint", "receivedAt", "raw")
+    ]
+)
+
+
+def _stream_id(config: ProjectConfig, query: str) -> str:
+    """A per-checkpoint id; recreated with the checkpoint, so txnAppIds never collide."""
+    folder = Path(config.checkpoint_path(query))
+    folder.mkdir(parents=True, exist_ok=True)
+    marker = folder / "_lakecdp_stream_id"
+    if not marker.exists():
+        marker.write_text(f"{query}-{uuid.uuid4()}")
+    return marker.read_text().strip()
+
+
+def _append_once(df: DataFrame, path: str, app_id: str, version: int) -> None:
+    (
+        df.write.format("delta")
+        .mode("append")
+        .option("txnAppId", app_id)
+        .option("txnVersion", version)
+        .save(path)
+    )
+
+
+def dedupe_by_message_id(events: DataFrame) -> DataFrame:
+    """Keep the first received copy of each message id within a batch."""
+    first = Window.partitionBy("message_id").orderBy("received_at", "_landing_file")
+    return events.withColumn("_n", F.row_number().over(first)).where("_n = 1").drop("_n")
+
+
+def merge_into_events(spark: SparkSession, config: ProjectConfig, events: DataFrame) -> None:
+    path = config.table_path(*EVENTS_TABLE)
+    if not is_delta_table(spark, path):
+        # First batch creates the table; an empty frame fixes its schema.
+        events.limit(0).write.format("delta").mode("append").save(path)
+        register_table(spark, config, *EVENTS_TABLE)
+    (
+        DeltaTable.forPath(spark, path)
+        .alias("t")
+        .merge(events.alias("s"), "t.message_id = s.message_id")
+        .whenNotMatchedInsertAll()
+        .execute()
+    )
+
+
+def process_event_batch(
+    spark: SparkSession, config: ProjectConfig, lines: DataFrame, batch_id: int, stream_id: str
+) -> None:
+    """One micro-batch of raw landing lines (`value`, `_landing_file`) into bronze and ops."""
+    run_id = f"{stream_id}:{batch_id}"
+    parsed = parse_event_lines(lines).persist()
+    try:
+        events = dedupe_by_message_id(
+            to_bronze_events(parsed.where("reason is null"), keep=("_landing_file",))
+        ).select("*", F.current_timestamp().alias("_ingested_at"), F.lit(run_id).alias("_batch_id"))
+        merge_into_events(spark, config, events)
+        refused = to_quarantine(
+            parsed.where("reason is not null"),
+            source=F.col("m._source"),
+            origin="stream",
+            location=F.col("_landing_file"),
+            reason=F.col("reason"),
+            detail=F.lit("refused by the event contract at ingestion"),
+            raw_payload=F.col("value"),
+            run_id=run_id,
+            received_at=F.try_to_timestamp(F.col("m.receivedAt")),
+        )
+        _append_once(refused, config.table_path(*QUARANTINE_TABLE), f"{stream_id}:q", batch_id)
+        stats = parsed.agg(
+            F.count("*").alias("lines"),
+            F.count_if(F.col("reason").isNull()).alias("accepted"),
+            F.count_if(F.col("reason").isNotNull()).alias("quarantined"),
+        ).select(
+            F.lit(EVENTS_QUERY).alias("query"),
+            F.lit(stream_id).alias("stream_id"),
+            F.lit(batch_id).cast("long").alias("batch_id"),
+            F.lit(run_id).alias("run_id"),
+            "lines",
+            "accepted",
+            "quarantined",
+            F.current_timestamp().alias("committed_at"),
+        )
+        _append_once(stats, config.table_path(*BATCHES_TABLE), f"{stream_id}:b", batch_id)
+    finally:
+        parsed.unpersist()
+
+
+def process_rejected_batch(
+    config: ProjectConfig, lines: DataFrame, batch_id: int, stream_id: str
+) -> None:
+    """Records the collector refused (already with their reason) into ops.quarantine."""
+    parsed = lines.where(F.trim("value") != "").withColumn(
+        "r", F.from_json("value", REJECTED_SCHEMA)
+    )
+    refused = to_quarantine(
+        parsed,
+        source=F.col("r.source"),
+        origin="collector",
+        location=F.concat(F.lit("collector:/v1/"), F.coalesce(F.col("r.endpoint"), F.lit("?"))),
+        reason=F.coalesce(F.col("r.reason"), F.lit("malformed_json")),
+        detail=F.col("r.detail"),
+        raw_payload=F.coalesce(F.col("r.raw"), F.col("value")),
+        run_id=f"{stream_id}:{batch_id}",
+        received_at=F.try_to_timestamp(F.col("r.receivedAt")),
+    )
+    _append_once(refused, config.table_path(*QUARANTINE_TABLE), f"{stream_id}:q", batch_id)
+
+
+def _landing_lines(spark: SparkSession, folder: str, max_files: int) -> DataFrame:
+    return (
+        spark.readStream.format("text")
+        .option("maxFilesPerTrigger", max_files)
+        .load(folder)
+        .select("value", F.col("_metadata.file_path").alias("_landing_file"))
+    )
+
+
+@dataclass(frozen=True)
+class StreamOptions:
+    available_now: bool = False
+    trigger_seconds: float | None = None
+    timeout_seconds: float | None = None
+
+
+def start_streams(
+    spark: SparkSession, config: ProjectConfig, options: StreamOptions
+) -> list[StreamingQuery]:
+    """Start both micro-batch queries; each keeps its own checkpoint."""
+    for folder in (config.events_landing, config.rejected_landing):
+        if not path_exists(spark, folder):
+            Path(folder).mkdir(parents=True, exist_ok=True)
+    seconds = options.trigger_seconds or config.streaming.trigger_seconds
+    trigger = (
+        {"availableNow": True} if options.available_now else {"processingTime": f"{seconds} seconds"}
+    )
+    events_id = _stream_id(config, EVENTS_QUERY)
+    rejected_id = _stream_id(config, REJECTED_QUERY)
+    max_files = config.streaming.max_files_per_trigger
+    events_query = (
+        _landing_lines(spark, config.events_landing, max_files)
+        .writeStream.queryName(EVENTS_QUERY)
+        .option("checkpointLocation", config.checkpoint_path(EVENTS_QUERY))
+        .foreachBatch(lambda df, bid: process_event_batch(spark, config, df, bid, events_id))
+        .trigger(**trigger)
+        .start()
+    )
+    rejected_query = (
+        _landing_lines(spark, config.rejected_landing, max_files)
+        .writeStream.queryName(REJECTED_QUERY)
+        .option("checkpointLocation", config.checkpoint_path(REJECTED_QUERY))
+        .foreachBatch(lambda df, bid: process_rejected_batch(config, df, bid, rejected_id))
+        .trigger(**trigger)
+        .start()
+    )
+    return [events_query, rejected_query]
+
+
+def run_streams(spark: SparkSession, config: ProjectConfig, options: StreamOptions) -> None:
+    """Run until the data available now is in (available-now), the timeout, or a failure."""
+    queries = start_streams(spark, config, options)
+    try:
+        if options.available_now:
+            for query in queries:
+                query.awaitTermination()
+        else:
+            spark.streams.awaitAnyTermination(
+                int(options.timeout_seconds) if options.timeout_seconds else None
+            )
+    finally:
+        for query in queries:
+            if query.isActive:
+                query.stop()
+    for query in queries:
+        if query.exception() is not None:
+            raise RuntimeError(f"stream {query.name} failed: {query.exception()}")
+    for layer, table in (QUARANTINE_TABLE, BATCHES_TABLE):
+        if is_delta_table(spark, config.table_path(layer, table)):
+            register_table(spark, config, layer, table)

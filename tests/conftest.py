@@ -1,0 +1,114 @@
+"""Shared fixtures: a project config rooted in a temp folder, one Spark session per run,
+and a real collector on loopback."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from lakecdp.config import ProjectConfig, load_config
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG_FILE = REPO / "lakecdp.yaml"
+WEB_KEY = "test-web-key"
+APP_KEY = "test-app-key"
+
+
+def make_config(root: Path, **env: str) -> ProjectConfig:
+    environ = {
+        "LAKECDP_LAKEHOUSE_ROOT": str(root),
+        "LAKECDP_WRITE_KEYS": f"{WEB_KEY}=web,{APP_KEY}=app",
+        "LAKECDP__SPARK__SHUFFLE_PARTITIONS": "2",
+        "LAKECDP__COLLECTOR__SEGMENT_ROLL_SECONDS": "0.2",
+        **env,
+    }
+    return load_config(CONFIG_FILE, environ=environ)
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> ProjectConfig:
+    """A project configuration whose lakehouse lives in this test's temp folder."""
+    return make_config(tmp_path / "lakehouse")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RunningCollector:
+    def __init__(self, config: ProjectConfig) -> None:
+        from lakecdp.collector.app import create_app
+
+        self.config = config
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(config), host="127.0.0.1", port=self.port, log_level="warning",
+                access_log=False,
+            )
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> RunningCollector:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("collector did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+@pytest.fixture
+def collector(lake: ProjectConfig) -> Iterator[RunningCollector]:
+    with RunningCollector(lake) as running:
+        yield running
+
+
+@pytest.fixture
+def client(collector: RunningCollector) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=collector.url, auth=(WEB_KEY, ""), timeout=10) as http:
+        yield http
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One local[2] Spark session for the whole run (Spark on 2 cores: never two at once)."""
+    from lakecdp.spark import get_spark
+
+    config = make_config(tmp_path_factory.mktemp("spark-session"))
+    session = get_spark(config, "lakecdp-tests")
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def spark_lake(spark, lake: ProjectConfig) -> ProjectConfig:  # type: ignore[no-untyped-def]
+    """A fresh lakehouse for a Spark test: the shared session forgets earlier tests' names."""
+    for db in ("bronze", "silver", "gold", "ops"):
+        spark.sql(f"create database if not exists {db}")
+        for row in spark.sql(f"show tables in {db}").collect():
+            spark.sql(f"drop table if exists {db}.{row.tableName}")
+    return lake
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 30, interval: float = 0.1) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(interval)

@@ -91,7 +91,7 @@ def _read_csv(
         missing = [c for c in source.declared_columns if c not in header]
         if missing:
             problems.append(
-                _FileProblem(path, Reason.MISSING_COLUMNS, f"missing: {', '.join(missing)}", ",".join(header))
+                _FileProblem(path, Reason.MISSING_COLUMNS.value, f"missing: {', '.join(missing)}", ",".join(header))
             )
             continue
         schema = StructType(
@@ -130,12 +130,12 @@ def _read_parquet(
         try:
             df = spark.read.parquet(path)
         except Exception as exc:  # noqa: BLE001 - an unreadable file is quarantined, not fatal
-            problems.append(_FileProblem(path, Reason.UNREADABLE_FILE, str(exc)[:500], ""))
+            problems.append(_FileProblem(path, Reason.UNREADABLE_FILE.value, str(exc)[:500], ""))
             continue
         missing = [c for c in source.declared_columns if c not in df.columns]
         if missing:
             problems.append(
-                _FileProblem(path, Reason.MISSING_COLUMNS, f"missing: {', '.join(missing)}", ",".join(df.columns))
+                _FileProblem(path, Reason.MISSING_COLUMNS.value, f"missing: {', '.join(missing)}", ",".join(df.columns))
             )
             continue
         frames.append(

@@ -1,0 +1,259 @@
+"""Web and app behaviour as Segment messages, the way SDKs on people's devices would send them.
+
+A person browses in sessions on one of their devices: anonymous at first (the install's or
+browser's anonymousId), identified once they log in (an identify call with userId and traits,
+after which the device keeps sending the userId), through product views, carts, checkouts and
+consent changes. Shared family devices start every session logged out, so one anonymousId ends
+up identified as several people, which is what real households do to identity graphs.
+
+Messages leave in the order an SDK would deliver them (by sentAt within a chunk); app sessions
+queued offline arrive hours or days late, some messages are re-sent, and about 1% are broken in
+the ways the collector must refuse (see `noise`).
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from typing import Any
+
+import orjson
+
+from lakecdp.generate.clock import DAY_MS, HOUR_MS, iso_utc_ms, unparsable
+from lakecdp.generate.context import WorldContext
+from lakecdp.generate.emails import written
+from lakecdp.generate.markets import Market
+from lakecdp.generate.noise import (
+    DUPLICATE_EVENT,
+    DUPLICATE_EVENT_RATE,
+    EVENT_MALFORMED_RATE,
+    EVENT_MISSING_IDENTITY,
+    EVENT_NOT_JSON,
+    EVENT_UNPARSABLE_TIMESTAMP,
+    LATE_APP_SESSION_RATE,
+    LATE_EVENT,
+    TRACK_MISSING_EVENT,
+    pick_malformation,
+)
+from lakecdp.generate.people import Device, Person
+from lakecdp.generate.rng import derive_rng, uuid4_from
+
+LIBRARY = {"name": "lakecdp-generator", "version": "1"}
+_SESSION_MARGIN_MS = 3 * HOUR_MS
+_PRODUCTS_VIEWED = ((1, 2, 3, 4), (0.45, 0.3, 0.15, 0.1))
+
+Message = dict[str, Any]
+
+
+class EventStream:
+    """Generates one chunk's messages; `lines` holds (sentAt ms, JSON line) in creation order."""
+
+    def __init__(self, ctx: WorldContext, chunk: int, noise: Counter[str]) -> None:
+        self.ctx = ctx
+        self.rng = derive_rng(ctx.seed, "events", chunk)
+        self.noise = noise
+        self.lines: list[tuple[int, bytes]] = []
+        self.truth: list[str] = []
+        self._products: dict[tuple[str, int], dict[str, Any]] = {}
+
+    def sorted_lines(self) -> list[bytes]:
+        """Lines in delivery order (sentAt), so late messages sit among later traffic."""
+        self.lines.sort(key=lambda item: item[0])
+        return [line for _, line in self.lines]
+
+    # -- one person ------------------------------------------------------------------------
+    def person(self, person: Person) -> None:
+        if not person.devices:
+            return
+        logged_in: set[str] = set()
+        devices = person.devices
+        for _ in range(person.sessions):
+            device = devices[0] if self.rng.random() < 0.5 else self.rng.choice(devices)
+            self._session(person, device, logged_in)
+
+    def _session(self, person: Person, device: Device, logged_in: set[str]) -> None:
+        rng, ctx = self.rng, self.ctx
+        market = person.market
+        app = device.kind != "browser"
+        context = {
+            "channel": "app" if app else "web",
+            "market": market.code,
+            "device": {"id": device.device_id, "type": device.kind},
+            "locale": market.locales[person.index % len(market.locales)],
+            "library": LIBRARY,
+        }
+        session = _Session(self, person, device, context, app)
+        session.t = ctx.window.instant(rng, margin_ms=_SESSION_MARGIN_MS)
+        if person.user_id and device.device_id in logged_in and not device.shared:
+            session.user_id = person.user_id
+
+        session.view("Home", "/")
+        if person.user_id and session.user_id is None and rng.random() < 0.3:
+            session.identify()
+            logged_in.add(device.device_id)
+        if rng.random() < 0.35:
+            category = rng.choice(ctx.catalog.products).category
+            session.view(category.title(), f"/c/{category}")
+        viewed = [
+            rng.randrange(len(ctx.catalog.products))
+            for _ in range(rng.choices(*_PRODUCTS_VIEWED)[0])
+        ]
+        for product in viewed:
+            props = self._product(market, product)
+            session.view(props["name"], f"/p/{props['sku'].lower()}")
+            session.track("product_viewed", props)
+        if rng.random() < 0.35:
+            cart = [{**self._product(market, p), "quantity": rng.randint(1, 3)} for p in viewed]
+            cart = cart[: rng.randint(1, len(cart))]
+            for item in cart:
+                session.track("product_added", item)
+            value = round(sum(item["price"] * item["quantity"] for item in cart), 2)
+            basket = {"value": value, "currency": market.currency, "products": cart}
+            if rng.random() < 0.55:
+                if person.user_id and session.user_id is None:
+                    session.identify()  # log in to check out
+                    logged_in.add(device.device_id)
+                session.view("Checkout", "/checkout")
+                session.track("checkout_started", basket)
+                if rng.random() < 0.75:
+                    order_id = f"W{market.code}{rng.getrandbits(48):012X}"
+                    session.track(
+                        "purchase_completed",
+                        {
+                            "order_id": order_id,
+                            "revenue": value,
+                            "currency": market.currency,
+                            "products": cart,
+                        },
+                    )
+                else:
+                    session.track("cart_abandoned", basket)
+            elif rng.random() < 0.5:
+                session.track("cart_abandoned", basket)
+        if rng.random() < 0.07:
+            session.track(
+                "consent_updated",
+                {
+                    "purpose": rng.choice(ctx.consent_purposes),
+                    "channel": rng.choice(ctx.consent_channels),
+                    "granted": rng.random() < 0.6,
+                },
+            )
+        self._deliver(session)
+
+    def _product(self, market: Market, index: int) -> dict[str, Any]:
+        key = (market.code, index)
+        props = self._products.get(key)
+        if props is None:
+            product = self.ctx.catalog.products[index]
+            props = {
+                "product_id": product.product_id,
+                "sku": product.sku,
+                "name": product.name,
+                "category": product.category,
+                "price": self.ctx.catalog.prices[market.code][index],
+                "currency": market.currency,
+            }
+            self._products[key] = props
+        return props
+
+    # -- delivery ----------------------------------------------------------------------------
+    def _deliver(self, session: _Session) -> None:
+        rng, noise, window = self.rng, self.noise, self.ctx.window
+        late_at = None
+        if session.app and rng.random() < LATE_APP_SESSION_RATE:
+            late_at = min(session.t + rng.randrange(HOUR_MS, 3 * DAY_MS), window.end_ms)
+        person_id = session.person.person_id
+        for t, message in session.messages:
+            if late_at is not None:
+                sent = late_at
+                noise[LATE_EVENT] += 1
+            else:
+                sent = min(t + rng.randrange(30, 20_000 if session.app else 3_000), window.end_ms)
+            message["timestamp"] = iso_utc_ms(t)
+            message["sentAt"] = iso_utc_ms(sent)
+            self.truth.append(f"{message['messageId']},{person_id}\n")
+            r = rng.random()
+            problem = pick_malformation(r, "events")
+            if problem is None:
+                line = orjson.dumps(message) + b"\n"
+                self.lines.append((sent, line))
+                if r < EVENT_MALFORMED_RATE + DUPLICATE_EVENT_RATE:
+                    noise[DUPLICATE_EVENT] += 1
+                    self.lines.append((sent + rng.randrange(1_000, 120_000), line))
+                continue
+            if problem == TRACK_MISSING_EVENT and message["type"] != "track":
+                problem = EVENT_MISSING_IDENTITY
+            noise[problem] += 1
+            if problem == EVENT_MISSING_IDENTITY:
+                message.pop("userId", None)
+                message.pop("anonymousId", None)
+            elif problem == TRACK_MISSING_EVENT:
+                del message["event"]
+            elif problem == EVENT_UNPARSABLE_TIMESTAMP:
+                message["timestamp"] = unparsable(rng, t, session.person.market.utc_offset_minutes)
+            line = orjson.dumps(message)
+            if problem == EVENT_NOT_JSON:
+                line = line[: rng.randrange(10, len(line) - 1)]
+            self.lines.append((sent, line + b"\n"))
+
+
+class _Session:
+    """Messages of one visit, with the clock and login state they share."""
+
+    __slots__ = ("app", "context", "device", "messages", "person", "stream", "t", "user_id")
+
+    def __init__(
+        self, stream: EventStream, person: Person, device: Device, context: Message, app: bool
+    ) -> None:
+        self.stream = stream
+        self.person = person
+        self.device = device
+        self.context = context
+        self.app = app
+        self.t = 0
+        self.user_id: str | None = None
+        self.messages: list[tuple[int, Message]] = []
+
+    def _message(self, kind: str) -> Message:
+        rng = self.stream.rng
+        self.t += rng.randrange(2_000, 90_000)
+        message: Message = {"messageId": uuid4_from(rng), "type": kind}
+        return message
+
+    def _send(self, message: Message) -> None:
+        if self.user_id:
+            message["userId"] = self.user_id
+        message["anonymousId"] = self.device.anonymous_id
+        message["context"] = self.context
+        self.messages.append((self.t, message))
+
+    def view(self, name: str, path: str) -> None:
+        if self.app:
+            message = self._message("screen")
+            message["name"] = name
+            message["properties"] = {"name": name}
+        else:
+            message = self._message("page")
+            message["name"] = name
+            host = self.person.market.web_host
+            message["properties"] = {"path": path, "url": f"https://{host}{path}", "title": name}
+        self._send(message)
+
+    def track(self, event: str, properties: dict[str, Any]) -> None:
+        message = self._message("track")
+        message["event"] = event
+        message["properties"] = properties
+        self._send(message)
+
+    def identify(self) -> None:
+        rng, person = self.stream.rng, self.person
+        self.user_id = person.user_id
+        message = self._message("identify")
+        traits: dict[str, Any] = {"email": written(rng, person.email, self.stream.noise)}
+        if rng.random() < 0.7:
+            traits["phone"] = self.stream.ctx.phones[person.market.code].written(rng, person.phone)
+        traits["firstName"] = person.first_name
+        traits["lastName"] = person.last_name
+        message["traits"] = traits
+        self._send(message)

@@ -1,0 +1,172 @@
+"""Names as people in each market actually carry them, drawn from pools built once per world.
+
+Faker knows Indonesian, Vietnamese, romanised Thai, Indian and Anglo names but not the Chinese,
+Malay and Tamil names common in Singapore and Malaysia, nor Filipino surnames, so those come from
+short hand-written lists. Calling Faker per person would dominate the run time at a million
+people, so each market gets pools of a few thousand draws (repeats keep Faker's frequencies) and
+people are drawn from the pools with the chunk's own RNG.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
+from faker import Faker
+
+POOL_SIZE = 1500
+
+_CHINESE_SURNAMES = (
+    "Tan Tan Tan Lim Lim Lee Lee Ng Ng Ong Wong Goh Chua Chan Koh Teo Ang Yeo Tay Ho Low Toh "
+    "Sim Chong Chia Seah Foo Leong Liew Yap Loh Khoo Heng Quek Phua Choo Soh Chew Tham Lau Kwok "
+    "Cheng Lai Pang Teh Chin Lum Kang Neo Poh"
+).split()
+_CHINESE_MALE = (
+    "Wei Ming|Jun Jie|Zhi Hao|Kai Xiang|Jia Hao|Yi Xuan|Wei Jie|Boon Kiat|Kok Seng|Ah Huat|"
+    "Chee Keong|Soon Huat|Swee Leong|Jun Wei|Zhen Yu|Rui En|Guo Liang|Wen Jie|Jian Hong|Hong Wei|"
+    "Yong Sheng|Teck Meng|Eng Hock|Kah Wai|Yu Hang"
+).split("|")
+_CHINESE_FEMALE = (
+    "Jia Hui|Xin Yi|Li Ting|Mei Ling|Hui Min|Shu Fen|Pei Shan|Siew Ling|Yi Ling|Wen Qi|Hui Xian|"
+    "Jing Yi|Zi Xuan|Xiao Wen|Qian Hui|Ying Ying|Siew Mei|Swee Lan|Ai Ling|Shi Min|Yu Qing|Kai Ling|"
+    "Su Lin|Mun Yee|Hwee Ling"
+).split("|")
+_MALAY_MALE = (
+    "Muhammad|Ahmad|Mohd Hafiz|Amir|Muhammad Faiz|Azlan|Hakim|Irfan|Syafiq|Aiman|Firdaus|Zulkifli|"
+    "Razak|Rizal|Haziq|Danial|Arif|Iskandar|Mohamad Farid|Khairul|Nazri|Shahrul|Izzat|Hariz"
+).split("|")
+_MALAY_FEMALE = (
+    "Nurul Aisyah|Siti Nur|Aisyah|Nurul Huda|Farah|Aminah|Zainab|Fatimah|Nadia|Nur Syazwani|"
+    "Hidayah|Nur Izzati|Amira|Liyana|Sofea|Balqis|Siti Aminah|Nor Azlina|Haslinda|Rosnah|Aina"
+).split("|")
+_MALAY_FATHERS = (
+    "Abdullah Ahmad Ismail Ibrahim Hassan Hussein Yusof Rahman Osman Salleh Hamid Aziz Othman "
+    "Zainal Kamal Mohamed Ali Rashid Hashim Jamal Karim Latif Mansor Razali"
+).split()
+_TAMIL_SURNAMES = (
+    "Kumar Raj Subramaniam Pillai Nair Muthu Krishnan Rajendran Ramasamy Suppiah Govindasamy "
+    "Arumugam Selvaraj Chandran Maniam Naidu Perumal Letchumanan"
+).split()
+_FILIPINO = (
+    "Santos|Reyes|Cruz|Bautista|Ocampo|Garcia|Mendoza|Torres|Dela Cruz|Del Rosario|Gonzales|"
+    "Aquino|Ramos|Villanueva|Castillo|Flores|Rivera|Navarro|Salazar|Mercado|Aguilar|Domingo|"
+    "Manalo|Soriano|Pascual|Santiago|Lopez|Fernandez|Tolentino|Macaraeg|Dizon|Lacson|Panganiban"
+).split("|")
+
+
+@dataclass(frozen=True)
+class NameGroup:
+    """One naming tradition: given names by gender, family names, and how families share them."""
+
+    male: tuple[str, ...]
+    female: tuple[str, ...]
+    last: tuple[str, ...]
+    family_surname: bool = True  # False: a child's last name is the father's given name (Malay)
+    patronymic_prefix: bool = False  # "bin"/"binti" before the father's name
+
+
+@dataclass(frozen=True)
+class MarketNames:
+    groups: tuple[NameGroup, ...]
+    cum_weights: tuple[float, ...]
+
+    def pick_group(self, rng: random.Random) -> NameGroup:
+        return rng.choices(self.groups, cum_weights=self.cum_weights)[0]
+
+
+@cache
+def _faker(locale: str, seed: int) -> Faker:
+    fake = Faker(locale)
+    fake.seed_instance(seed)
+    return fake
+
+
+def _draw(fn: Callable[[], str]) -> tuple[str, ...]:
+    return tuple(fn() for _ in range(POOL_SIZE))
+
+
+def _faker_group(locale: str, seed: int, *, vietnamese: bool = False) -> NameGroup:
+    fake = _faker(locale, seed)
+    male = _draw(fake.first_name_male)
+    female = _draw(fake.first_name_female)
+    if vietnamese:
+        # Vietnamese forms ask for "given name" and people write middle + given ("Văn An").
+        rng = random.Random(f"vn-names:{seed}")
+        middles = _draw(fake.middle_name)
+        male = tuple(f"{rng.choice(middles)} {n}" if rng.random() < 0.6 else n for n in male)
+        female = tuple(f"{rng.choice(middles)} {n}" if rng.random() < 0.6 else n for n in female)
+    return NameGroup(male, female, _draw(fake.last_name))
+
+
+def _chinese(seed: int, western_given: bool) -> NameGroup:
+    if western_given:
+        fake = _faker("en_US", seed)
+        return NameGroup(
+            _draw(fake.first_name_male), _draw(fake.first_name_female), tuple(_CHINESE_SURNAMES)
+        )
+    return NameGroup(tuple(_CHINESE_MALE), tuple(_CHINESE_FEMALE), tuple(_CHINESE_SURNAMES))
+
+
+def _malay() -> NameGroup:
+    return NameGroup(
+        tuple(_MALAY_MALE),
+        tuple(_MALAY_FEMALE),
+        tuple(_MALAY_FATHERS),
+        family_surname=False,
+        patronymic_prefix=True,
+    )
+
+
+def _indian(seed: int) -> NameGroup:
+    fake = _faker("en_IN", seed)
+    return NameGroup(
+        _draw(fake.first_name_male), _draw(fake.first_name_female), tuple(_TAMIL_SURNAMES)
+    )
+
+
+def _filipino(seed: int) -> NameGroup:
+    fake = _faker("en_US", seed)
+    spanish = _faker("es_MX", seed)
+    last = tuple(_FILIPINO) * 20 + _draw(spanish.last_name)[:300]
+    return NameGroup(_draw(fake.first_name_male), _draw(fake.first_name_female), last)
+
+
+def _mix(*weighted: tuple[float, NameGroup]) -> MarketNames:
+    total = 0.0
+    cums: list[float] = []
+    for weight, _ in weighted:
+        total += weight
+        cums.append(total)
+    return MarketNames(tuple(g for _, g in weighted), tuple(cums))
+
+
+@cache
+def market_names(market: str, seed: int) -> MarketNames:
+    """The naming traditions of a market with their shares (cached per process)."""
+    if market == "SG":
+        return _mix(
+            (0.62, _chinese(seed, False)),
+            (0.12, _chinese(seed, True)),
+            (0.15, _malay()),
+            (0.09, _indian(seed)),
+            (0.02, _faker_group("en_GB", seed)),
+        )
+    if market == "MY":
+        return _mix(
+            (0.55, _malay()),
+            (0.2, _chinese(seed, False)),
+            (0.1, _chinese(seed, True)),
+            (0.08, _indian(seed)),
+            (0.07, _faker_group("id_ID", seed)),
+        )
+    if market == "ID":
+        return _mix((1.0, _faker_group("id_ID", seed)))
+    if market == "TH":
+        return _mix((1.0, _faker_group("en_TH", seed)))
+    if market == "PH":
+        return _mix((1.0, _filipino(seed)))
+    if market == "VN":
+        return _mix((1.0, _faker_group("vi_VN", seed, vietnamese=True)))
+    return _mix((1.0, _faker_group("en_US", seed)))

@@ -54,8 +54,10 @@ def generate_chunk(ctx: WorldContext, index: int, first: int, count: int) -> Chu
                 person.last_name, person.date_of_birth, person.email, plan.e164(person.phone),
             )
         )
+        person_id = person.person_id
+        # Identifier values never hold commas, quotes or newlines: no CSV quoting needed.
         out.identifiers.extend(
-            _csv(kind, value, person.person_id) for kind, value in person.identifiers(plan)
+            f"{kind},{value},{person_id}\n" for kind, value in person.identifiers(plan)
         )
 
     for name, spec in ctx.sources.items():
@@ -69,7 +71,7 @@ def generate_chunk(ctx: WorldContext, index: int, first: int, count: int) -> Chu
             for row in produced:
                 if row.record_id not in seen:
                     seen.add(row.record_id)
-                    out.records.append(_csv(name, row.record_id, person.person_id))
+                    out.records.append(f"{name},{row.record_id},{person.person_id}\n")
             rows.extend(produced)
         rows.sort(key=lambda row: row.ms)
         if spec.format == "parquet":

@@ -11,6 +11,7 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from lakecdp.generate.rng import below
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
@@ -37,7 +38,7 @@ class Window:
 
     def instant(self, rng: random.Random, margin_ms: int = 0) -> int:
         """A uniformly drawn instant that leaves `margin_ms` before the end of the window."""
-        return self.start_ms + rng.randrange(max(1, self.span_ms - margin_ms))
+        return self.start_ms + below(rng, max(1, self.span_ms - margin_ms))
 
     def clamp(self, ms: int) -> int:
         return min(max(ms, self.start_ms), self.end_ms)
@@ -48,13 +49,26 @@ def _day(epoch_day: int) -> str:
     return (date(1970, 1, 1) + timedelta(days=epoch_day)).isoformat()
 
 
+_MINUTES: dict[int, str] = {}
+
+
+def _minute(epoch_minute: int) -> str:
+    """'2026-10-03T08:15:' for an epoch minute (a 90-day window has 130k of them)."""
+    text = _MINUTES.get(epoch_minute)
+    if text is None:
+        if len(_MINUTES) > 1_000_000:
+            _MINUTES.clear()
+        day, in_day = divmod(epoch_minute, 1440)
+        hour, minute = divmod(in_day, 60)
+        text = _MINUTES[epoch_minute] = f"{_day(day)}T{hour:02d}:{minute:02d}:"
+    return text
+
+
 def iso_utc_ms(ms: int) -> str:
     """'2026-10-03T08:15:00.123Z', as Segment SDKs send timestamps."""
     seconds, milli = divmod(ms, 1000)
-    day, in_day = divmod(seconds, 86400)
-    hour, rest = divmod(in_day, 3600)
-    minute, second = divmod(rest, 60)
-    return f"{_day(day)}T{hour:02d}:{minute:02d}:{second:02d}.{milli:03d}Z"
+    minute, second = divmod(seconds, 60)
+    return f"{_minute(minute)}{second:02d}.{milli:03d}Z"
 
 
 def iso_utc(ms: int) -> str:
@@ -80,7 +94,7 @@ def unparsable(rng: random.Random, ms: int, offset_minutes: int) -> str:
     local = iso_local(ms, offset_minutes, "")
     day, clock = local.split("T")
     year, month, dom = day.split("-")
-    choice = rng.randrange(5)
+    choice = below(rng, 5)
     if choice == 0:
         return f"{day} {clock}"  # no zone: the instant is ambiguous
     if choice == 1:

@@ -12,6 +12,7 @@ import random
 import unicodedata
 from collections import Counter
 from functools import lru_cache
+from lakecdp.generate.rng import below, pick
 
 EMAIL_TYPO = "email_typo"
 EMAIL_GMAIL_VARIANT = "email_gmail_variant"
@@ -36,7 +37,7 @@ def slug(name: str) -> str:
 def mailbox(rng: random.Random, first: str, last: str, number: int, domain: str) -> str:
     """A canonical (lower-case, trimmed) address built from the name and a unique number."""
     f, surname = slug(first) or "user", slug(last)
-    style = rng.randrange(7) if surname else 6
+    style = below(rng, 7) if surname else 6
     if style == 0:
         local = f"{f}.{surname}{number}"
     elif style == 1:
@@ -66,17 +67,17 @@ def written(rng: random.Random, email: str, noise: Counter[str]) -> str:
     local, _, domain = email.partition("@")
     if r < 0.015 and domain in _DOMAIN_TYPOS:
         noise[EMAIL_TYPO] += 1
-        return f"{local}@{rng.choice(_DOMAIN_TYPOS[domain])}"
+        return f"{local}@{pick(rng, _DOMAIN_TYPOS[domain])}"
     if r < 0.05 and domain == "gmail.com":
         noise[EMAIL_GMAIL_VARIANT] += 1
         if rng.random() < 0.5:
-            return f"{local}+{rng.choice(_PLUS_TAGS)}@{domain}"
+            return f"{local}+{pick(rng, _PLUS_TAGS)}@{domain}"
         if "." in local:
             return f"{local.replace('.', '')}@{domain}"
         cut = rng.randrange(1, max(2, len(local) - 1))
         return f"{local[:cut]}.{local[cut:]}@{domain}"
     noise[EMAIL_FORMATTING] += 1
-    choice = rng.randrange(4)
+    choice = below(rng, 4)
     if choice == 0:
         return f"{local.capitalize()}@{domain.capitalize()}"
     if choice == 1:

@@ -36,11 +36,12 @@ from lakecdp.generate.noise import (
     pick_malformation,
 )
 from lakecdp.generate.people import Device, Person
-from lakecdp.generate.rng import derive_rng, uuid4_from
+from lakecdp.generate.rng import below, between, cumulative, derive_rng, pick, uuid4_from, weighted
 
 LIBRARY = {"name": "lakecdp-generator", "version": "1"}
 _SESSION_MARGIN_MS = 3 * HOUR_MS
-_PRODUCTS_VIEWED = ((1, 2, 3, 4), (0.45, 0.3, 0.15, 0.1))
+_VIEWED = (1, 2, 3, 4)
+_VIEWED_CUM = cumulative((0.45, 0.3, 0.15, 0.1))
 
 Message = dict[str, Any]
 
@@ -68,7 +69,7 @@ class EventStream:
         logged_in: set[str] = set()
         devices = person.devices
         for _ in range(person.sessions):
-            device = devices[0] if self.rng.random() < 0.5 else self.rng.choice(devices)
+            device = devices[0] if self.rng.random() < 0.5 else pick(self.rng, devices)
             self._session(person, device, logged_in)
 
     def _session(self, person: Person, device: Device, logged_in: set[str]) -> None:
@@ -92,19 +93,19 @@ class EventStream:
             session.identify()
             logged_in.add(device.device_id)
         if rng.random() < 0.35:
-            category = rng.choice(ctx.catalog.products).category
+            category = pick(rng, ctx.catalog.products).category
             session.view(category.title(), f"/c/{category}")
         viewed = [
-            rng.randrange(len(ctx.catalog.products))
-            for _ in range(rng.choices(*_PRODUCTS_VIEWED)[0])
+            below(rng, len(ctx.catalog.products))
+            for _ in range(weighted(rng, _VIEWED, _VIEWED_CUM))
         ]
         for product in viewed:
             props = self._product(market, product)
             session.view(props["name"], f"/p/{props['sku'].lower()}")
             session.track("product_viewed", props)
         if rng.random() < 0.35:
-            cart = [{**self._product(market, p), "quantity": rng.randint(1, 3)} for p in viewed]
-            cart = cart[: rng.randint(1, len(cart))]
+            cart = [{**self._product(market, p), "quantity": between(rng, 1, 4)} for p in viewed]
+            cart = cart[: between(rng, 1, len(cart) + 1)]
             for item in cart:
                 session.track("product_added", item)
             value = round(sum(item["price"] * item["quantity"] for item in cart), 2)
@@ -134,8 +135,8 @@ class EventStream:
             session.track(
                 "consent_updated",
                 {
-                    "purpose": rng.choice(ctx.consent_purposes),
-                    "channel": rng.choice(ctx.consent_channels),
+                    "purpose": pick(rng, ctx.consent_purposes),
+                    "channel": pick(rng, ctx.consent_channels),
                     "granted": rng.random() < 0.6,
                 },
             )
@@ -162,14 +163,14 @@ class EventStream:
         rng, noise, window = self.rng, self.noise, self.ctx.window
         late_at = None
         if session.app and rng.random() < LATE_APP_SESSION_RATE:
-            late_at = min(session.t + rng.randrange(HOUR_MS, 3 * DAY_MS), window.end_ms)
+            late_at = min(session.t + between(rng, HOUR_MS, 3 * DAY_MS), window.end_ms)
         person_id = session.person.person_id
         for t, message in session.messages:
             if late_at is not None:
                 sent = late_at
                 noise[LATE_EVENT] += 1
             else:
-                sent = min(t + rng.randrange(30, 20_000 if session.app else 3_000), window.end_ms)
+                sent = min(t + between(rng, 30, 20_000 if session.app else 3_000), window.end_ms)
             message["timestamp"] = iso_utc_ms(t)
             message["sentAt"] = iso_utc_ms(sent)
             self.truth.append(f"{message['messageId']},{person_id}\n")
@@ -180,7 +181,7 @@ class EventStream:
                 self.lines.append((sent, line))
                 if r < EVENT_MALFORMED_RATE + DUPLICATE_EVENT_RATE:
                     noise[DUPLICATE_EVENT] += 1
-                    self.lines.append((sent + rng.randrange(1_000, 120_000), line))
+                    self.lines.append((sent + between(rng, 1_000, 120_000), line))
                 continue
             if problem == TRACK_MISSING_EVENT and message["type"] != "track":
                 problem = EVENT_MISSING_IDENTITY
@@ -194,7 +195,7 @@ class EventStream:
                 message["timestamp"] = unparsable(rng, t, session.person.market.utc_offset_minutes)
             line = orjson.dumps(message)
             if problem == EVENT_NOT_JSON:
-                line = line[: rng.randrange(10, len(line) - 1)]
+                line = line[: between(rng, 10, len(line) - 1)]
             self.lines.append((sent, line + b"\n"))
 
 
@@ -217,7 +218,7 @@ class _Session:
 
     def _message(self, kind: str) -> Message:
         rng = self.stream.rng
-        self.t += rng.randrange(2_000, 90_000)
+        self.t += between(rng, 2_000, 90_000)
         message: Message = {"messageId": uuid4_from(rng), "type": kind}
         return message
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from lakecdp.config import ProjectConfig
+from lakecdp.generate.rng import cumulative
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,8 @@ class Market:
     weight: float  # share of the customer base
     locales: tuple[str, ...]  # Segment context.locale values
     cities: tuple[City, ...]
-    email_domains: tuple[tuple[str, float], ...]
+    email_domain_names: tuple[str, ...]
+    email_domain_cum: tuple[float, ...]  # cumulative shares of the providers above
     platforms: tuple[str, ...]
     usd_rate: float  # local units per USD, for prices
     money_step: float  # smallest amount people see in prices (0.01, 100, 1000)
@@ -156,6 +158,7 @@ def build_markets(config: ProjectConfig, at: datetime) -> list[Market]:
             0.1, (f"en-{code}",), 1.0, 0.01, 30, ("shopee", "lazada"), code.lower()
         )
         minutes = _offset(declared.timezone, at)
+        domains = _GLOBAL_MAIL + _LOCAL_MAIL.get(code, ())
         markets.append(
             Market(
                 code=code,
@@ -166,7 +169,8 @@ def build_markets(config: ProjectConfig, at: datetime) -> list[Market]:
                 weight=local.weight,
                 locales=local.locales,
                 cities=_CITIES.get(code, (_c(code.title(), "1 2 3 4 5", 5),)),
-                email_domains=_GLOBAL_MAIL + _LOCAL_MAIL.get(code, ()),
+                email_domain_names=tuple(d for d, _ in domains),
+                email_domain_cum=cumulative([w for _, w in domains]),
                 platforms=local.platforms,
                 usd_rate=local.usd_rate,
                 money_step=local.money_step,

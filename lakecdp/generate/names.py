@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from faker import Faker
+from lakecdp.generate.rng import pick, weighted
 
 POOL_SIZE = 1500
 
@@ -73,7 +74,7 @@ class MarketNames:
     cum_weights: tuple[float, ...]
 
     def pick_group(self, rng: random.Random) -> NameGroup:
-        return rng.choices(self.groups, cum_weights=self.cum_weights)[0]
+        return weighted(rng, self.groups, self.cum_weights)
 
 
 @cache
@@ -95,8 +96,8 @@ def _faker_group(locale: str, seed: int, *, vietnamese: bool = False) -> NameGro
         # Vietnamese forms ask for "given name" and people write middle + given ("Văn An").
         rng = random.Random(f"vn-names:{seed}")
         middles = _draw(fake.middle_name)
-        male = tuple(f"{rng.choice(middles)} {n}" if rng.random() < 0.6 else n for n in male)
-        female = tuple(f"{rng.choice(middles)} {n}" if rng.random() < 0.6 else n for n in female)
+        male = tuple(f"{pick(rng, middles)} {n}" if rng.random() < 0.6 else n for n in male)
+        female = tuple(f"{pick(rng, middles)} {n}" if rng.random() < 0.6 else n for n in female)
     return NameGroup(male, female, _draw(fake.last_name))
 
 

@@ -71,8 +71,13 @@ PLACEHOLDER_EMAILS = ("test@test.com", "na@na.com", "unknown", "noemail@noemail.
 PLACEHOLDER_PHONES = ("0000000000", "unknown", "12345678", "-", "99999999")
 
 
+_TOTALS = {kind: sum(rate for _, rate in rates) for kind, rates in MALFORMED_RATES.items()}
+
+
 def pick_malformation(r: float, kind: str) -> str | None:
     """The malformed kind a uniform draw `r` selects for a record of this format, if any."""
+    if r >= _TOTALS[kind]:
+        return None
     for name, rate in MALFORMED_RATES[kind]:
         if r < rate:
             return name

@@ -19,7 +19,7 @@ from lakecdp.generate.markets import City, Market
 from lakecdp.generate.names import NameGroup
 from lakecdp.generate.noise import HOUSEHOLD_PHONE, SHARED_DEVICE
 from lakecdp.generate.phones import PhonePlan
-from lakecdp.generate.rng import derive_rng, uuid4_from
+from lakecdp.generate.rng import below, between, cumulative, derive_rng, pick, uuid4_from, weighted
 
 _ADULT_BORN = (date(1952, 1, 1), date(1998, 12, 31))
 _YOUNG_BORN = (date(1996, 1, 1), date(2009, 12, 31))
@@ -38,31 +38,24 @@ PLATFORM_PREFIX = {
 }
 
 
-def _cum(weights: tuple[float, ...]) -> tuple[float, ...]:
-    total, out = 0.0, []
-    for weight in weights:
-        total += weight
-        out.append(total)
-    return tuple(out)
-
-
 _SIZES = tuple(size for size, _ in _HOUSEHOLD_SIZES)
-_SIZE_CUM = _cum(tuple(w for _, w in _HOUSEHOLD_SIZES))
+_SIZE_CUM = cumulative(tuple(w for _, w in _HOUSEHOLD_SIZES))
 _COUNTS = tuple(count for count, _ in _ACTIVITY)
-_COUNT_CUM = _cum(tuple(w for _, w in _ACTIVITY))
+_COUNT_CUM = cumulative(tuple(w for _, w in _ACTIVITY))
 _SESSION_COUNTS = tuple(count for count, _ in _SESSIONS)
-_SESSION_CUM = _cum(tuple(w for _, w in _SESSIONS))
+_SESSION_CUM = cumulative(tuple(w for _, w in _SESSIONS))
 _TIER_NAMES = tuple(tier for tier, _ in _TIERS)
-_TIER_CUM = _cum(tuple(w for _, w in _TIERS))
+_TIER_CUM = cumulative(tuple(w for _, w in _TIERS))
+_EXTRA_DEVICES_CUM = cumulative((0.5, 0.35, 0.15))
 
 
 def draw_count(rng: random.Random) -> int:
     """How many times an active person does something in the window (skewed: most do it once)."""
-    return rng.choices(_COUNTS, cum_weights=_COUNT_CUM)[0]
+    return weighted(rng, _COUNTS, _COUNT_CUM)
 
 
 def draw_tier(rng: random.Random) -> str:
-    return rng.choices(_TIER_NAMES, cum_weights=_TIER_CUM)[0]
+    return weighted(rng, _TIER_NAMES, _TIER_CUM)
 
 
 @dataclass(slots=True)
@@ -123,17 +116,17 @@ class Person:
 
 def _birth_date(rng: random.Random, span: tuple[date, date]) -> str:
     low, high = span
-    return (low + timedelta(days=rng.randrange((high - low).days))).isoformat()
+    return (low + timedelta(days=below(rng, (high - low).days))).isoformat()
 
 
 def _postcode(rng: random.Random, city: City) -> str:
-    prefix = rng.choice(city.postcode_prefixes)
+    prefix = pick(rng, city.postcode_prefixes)
     rest = city.postcode_length - len(prefix)
-    return prefix + str(rng.randrange(10**rest)).zfill(rest) if rest > 0 else prefix
+    return prefix + str(below(rng, 10**rest)).zfill(rest) if rest > 0 else prefix
 
 
 def _given(rng: random.Random, group: NameGroup, gender: str) -> str:
-    return rng.choice(group.male if gender == "M" else group.female)
+    return pick(rng, group.male if gender == "M" else group.female)
 
 
 def _new_device(rng: random.Random, kind: str) -> Device:
@@ -160,10 +153,10 @@ class _Builder:
 
     def household(self, first_index: int, size: int) -> list[Person]:
         rng, ctx = self.rng, self.ctx
-        market = rng.choices(ctx.markets, cum_weights=ctx.market_cum_weights)[0]
+        market = weighted(rng, ctx.markets, ctx.market_cum_weights)
         group = ctx.names[market.code].pick_group(rng)
-        surname = rng.choice(group.last)
-        city = rng.choice(market.cities)
+        surname = pick(rng, group.last)
+        city = pick(rng, market.cities)
         postcode = _postcode(rng, city)
         household_id = f"H{first_index + 1:08d}"
         head_gender = "M" if rng.random() < 0.5 else "F"
@@ -191,21 +184,21 @@ class _Builder:
         rng = self.rng
         if not group.family_surname:
             father = next((p.first_name for p in family if p.gender == "M"), None)
-            name = father.split()[-1] if offset >= 2 and father else rng.choice(group.last)
+            name = father.split()[-1] if offset >= 2 and father else pick(rng, group.last)
             if group.patronymic_prefix and rng.random() < 0.5:
                 return f"{'bin' if gender == 'M' else 'binti'} {name}"
             return name
         if offset == 0 or rng.random() < (0.6 if offset == 1 else 0.95):
             return surname
-        return rng.choice(group.last)
+        return pick(rng, group.last)
 
     def _person(
         self, index: int, household_id: str, market: Market, gender: str, first: str, last: str,
         born: str, city: City, postcode: str,
     ) -> Person:
         rng, ids = self.rng, self.ctx.ids
-        domains, weights = zip(*market.email_domains, strict=True)
-        email = mailbox(rng, first, last, ids.email(index), rng.choices(domains, weights)[0])
+        domains, cum = market.email_domain_names, market.email_domain_cum
+        email = mailbox(rng, first, last, ids.email(index), weighted(rng, domains, cum))
         plan = self.ctx.phones[market.code]
         person = Person(
             index=index,
@@ -224,7 +217,7 @@ class _Builder:
             sms_opt_in=rng.random() < 0.35,
         )
         if rng.random() < 0.15:
-            second = rng.choices(domains, weights)[0]
+            second = weighted(rng, domains, cum)
             person.alt_email = mailbox(
                 rng, first, last, ids.email(self.ctx.customers + index), second
             )
@@ -247,9 +240,9 @@ class _Builder:
             ]
             person.marketplace_orders = min(draw_count(rng), MAX_RECORDS)
         if rng.random() < 0.8:
-            person.sessions = rng.choices(_SESSION_COUNTS, cum_weights=_SESSION_CUM)[0]
+            person.sessions = weighted(rng, _SESSION_COUNTS, _SESSION_CUM)
             kinds = [_phone_kind(rng, market) if rng.random() < 0.7 else "browser"]
-            for _ in range(rng.choices((0, 1, 2), (0.5, 0.35, 0.15))[0]):
+            for _ in range(weighted(rng, (0, 1, 2), _EXTRA_DEVICES_CUM)):
                 kinds.append("browser" if rng.random() < 0.6 else _phone_kind(rng, market))
             person.devices = [_new_device(rng, kind) for kind in kinds]
             if rng.random() < 0.7:
@@ -260,7 +253,7 @@ class _Builder:
         """A child or grandparent gives the head of household's mobile as their own."""
         if len(people) < 2 or self.rng.random() >= 0.3:
             return
-        sharer = self.rng.choice(people[1:])
+        sharer = pick(self.rng, people[1:])
         sharer.phone = people[0].phone
         sharer.phone_shared = True
         self.noise[HOUSEHOLD_PHONE] += 1
@@ -273,7 +266,7 @@ class _Builder:
         kind = "browser" if self.rng.random() < 0.6 else "android"
         device = _new_device(self.rng, kind)
         device.shared = True
-        users = self.rng.sample(digital, self.rng.randint(2, len(digital)))
+        users = self.rng.sample(digital, between(self.rng, 2, len(digital) + 1))
         for person in users:
             person.devices.append(device)
         self.noise[SHARED_DEVICE] += 1
@@ -288,7 +281,7 @@ def make_people(
     end = first_index + count
     index = first_index
     while index < end:
-        size = min(builder.rng.choices(_SIZES, cum_weights=_SIZE_CUM)[0], end - index)
+        size = min(weighted(builder.rng, _SIZES, _SIZE_CUM), end - index)
         people.extend(builder.household(index, size))
         index += size
     return people

@@ -18,6 +18,7 @@ from functools import cache, cached_property
 
 import phonenumbers
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
+from lakecdp.generate.rng import below, cumulative, pick, weighted
 
 _MOBILE_TYPES = (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
 # How common each mobile number length is where several exist (Indonesia: 10-13 digits dialled).
@@ -38,20 +39,20 @@ class PhonePlan:
     country_code: str
     prefixes: tuple[_Prefix, ...]
     formats: tuple[str, ...]  # names of written forms that round-trip in this region
-    format_weights: tuple[float, ...]
+    format_weights: tuple[float, ...]  # cumulative
 
     def new_number(self, rng: random.Random) -> str:
         """A random national significant number, as a string of digits."""
-        prefix = rng.choice(self.prefixes)
+        prefix = pick(rng, self.prefixes)
         rest = prefix.length - len(prefix.digits)
-        return prefix.digits + str(rng.randrange(10**rest)).zfill(rest)
+        return prefix.digits + str(below(rng, 10**rest)).zfill(rest)
 
     def e164(self, nsn: str) -> str:
         return f"+{self.country_code}{nsn}"
 
     def written(self, rng: random.Random, nsn: str) -> str:
         """The number as a person or a form would write it (local or international, grouped)."""
-        form = rng.choices(self.formats, self.format_weights)[0]
+        form = weighted(rng, self.formats, self.format_weights)
         return self.render(form, nsn)
 
     def render(self, form: str, nsn: str) -> str:
@@ -156,7 +157,7 @@ def _search_prefixes(region: str, cc: int, rng: random.Random) -> list[_Prefix]:
 
         def sample(prefix: str, length: int = length) -> phonenumbers.PhoneNumber:
             rest = length - len(prefix)
-            digits = prefix + str(rng.randrange(10**rest)).zfill(rest)
+            digits = prefix + str(below(rng, 10**rest)).zfill(rest)
             return phonenumbers.PhoneNumber(country_code=cc, national_number=int(digits))
 
         promising = [
@@ -211,5 +212,5 @@ def phone_plan(region: str) -> PhonePlan:
         )
     ]
     return PhonePlan(
-        region, str(cc), tuple(found), tuple(forms), tuple(_FORM_WEIGHTS[f] for f in forms)
+        region, str(cc), tuple(found), tuple(forms), cumulative([_FORM_WEIGHTS[f] for f in forms])
     )

@@ -32,6 +32,7 @@ from lakecdp.generate.noise import (
     pick_malformation,
 )
 from lakecdp.generate.sources import SourceRow, Value
+from lakecdp.generate.rng import between, pick
 
 T = TypeVar("T")
 _SPECIAL = frozenset(',"\r\n')
@@ -59,7 +60,7 @@ def _dirty(spec: SourceSpec, row: SourceRow, rng: random.Random, noise: Counter[
     for column, kind in spec.identifier_types.items():
         placeholders = _PLACEHOLDERS.get(kind)
         if placeholders and values.get(column) and rng.random() < PLACEHOLDER_RATE:
-            values[column] = rng.choice(placeholders)
+            values[column] = pick(rng, placeholders)
             noise[PLACEHOLDER] += 1
     fmt = spec.format if spec.format in ("csv", "jsonl") else "parquet"
     kind = pick_malformation(rng.random(), fmt)
@@ -81,13 +82,13 @@ def _dirty(spec: SourceSpec, row: SourceRow, rng: random.Random, noise: Counter[
 def _broken_quoting_line(spec: SourceSpec, values: dict[str, Value], rng: random.Random) -> str:
     """An unquoted comma (one column too many) or unescaped quotes inside a quoted field."""
     candidates = [c for c in spec.text_columns if values.get(c)]
-    column = rng.choice(candidates) if candidates else spec.columns[-1]
+    column = pick(rng, candidates) if candidates else spec.columns[-1]
     text = str(values.get(column) or "n/a")
     if rng.random() < 0.6:
-        broken = f"{text.replace(',', ' ')}{rng.choice(_COMMA_TAILS)}".replace('"', "")
+        broken = f"{text.replace(',', ' ')}{pick(rng, _COMMA_TAILS)}".replace('"', "")
     else:
         words = text.replace('"', "").split(" ", 1)
-        nick = rng.choice(("Ah Boy", "Boy", "Nene", "Jun", "Bambang", "Lek"))
+        nick = pick(rng, ("Ah Boy", "Boy", "Nene", "Jun", "Bambang", "Lek"))
         broken = f'"{words[0]} "{nick}" {words[1] if len(words) > 1 else ""}"'
     fields = [broken if c == column else csv_field(values.get(c)) for c in spec.columns]
     return ",".join(fields) + "\n"
@@ -103,7 +104,7 @@ def csv_lines(
         problem = _dirty(spec, row, rng, noise)
         values = row.values
         if problem == WRONG_COLUMN_COUNT:
-            keep = rng.randrange(2, len(columns) - 1)
+            keep = between(rng, 2, len(columns) - 1)
             lines.append(",".join(csv_field(values.get(c)) for c in columns[:keep]) + "\n")
         elif problem == BROKEN_QUOTING:
             lines.append(_broken_quoting_line(spec, values, rng))
@@ -122,7 +123,7 @@ def jsonl_lines(
         obj = {c: row.values.get(c) for c in spec.columns}
         text = orjson.dumps(obj).decode()
         if problem == NOT_JSON:
-            text = text[: rng.randrange(5, len(text) - 1)]
+            text = text[: between(rng, 5, len(text) - 1)]
         lines.append(text + "\n")
     return _with_duplicates(lines, rng, noise)
 

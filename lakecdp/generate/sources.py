@@ -17,10 +17,14 @@ from lakecdp.generate.context import MAX_CONTACTS, MAX_RECORDS, WorldContext
 from lakecdp.generate.emails import slug, written
 from lakecdp.generate.markets import Market
 from lakecdp.generate.people import Person, draw_tier
+from lakecdp.generate.rng import below, between, cumulative, pick, weighted
 
 Value = str | float | int | None
 
 _ORDER_CODES = {"shopee": "SP", "lazada": "LZ", "tiktokshop": "TT", "tokopedia": "TK", "tiki": "TI"}
+_BASKET_SIZES = (1, 2, 3, 4, 5, 6, 8)
+_BASKET_CUM = cumulative((0.3, 0.25, 0.15, 0.12, 0.08, 0.06, 0.04))
+_EDITS_CUM = cumulative((0.72, 0.2, 0.08))
 _TIER_UP = {"Basic": "Silver", "Silver": "Gold", "Gold": "Platinum", "Platinum": "Platinum"}
 
 
@@ -42,14 +46,14 @@ def _amount_text(market: Market, amount: float) -> str:
 
 def _basket(ctx: WorldContext, rng: random.Random, market: Market) -> tuple[float, int]:
     prices = ctx.catalog.prices[market.code]
-    items = rng.choices((1, 2, 3, 4, 5, 6, 8), (0.3, 0.25, 0.15, 0.12, 0.08, 0.06, 0.04))[0]
-    total = sum(prices[rng.randrange(len(prices))] for _ in range(items))
+    items = weighted(rng, _BASKET_SIZES, _BASKET_CUM)
+    total = sum(prices[below(rng, len(prices))] for _ in range(items))
     step = market.money_step
     return round(round(total / step) * step, 2), items
 
 
 def _city(rng: random.Random, person: Person) -> str:
-    return rng.choice(person.city.spellings) if rng.random() < 0.3 else person.city.name
+    return pick(rng, person.city.spellings) if rng.random() < 0.3 else person.city.name
 
 
 def _name_case(rng: random.Random, name: str) -> str:
@@ -83,12 +87,12 @@ def crm_rows(
             "sms_opt_in": _bool(person.sms_opt_in),
         }
         ms = ctx.window.instant(rng, margin_ms=DAY_MS)
-        edits = rng.choices((0, 1, 2), (0.72, 0.2, 0.08))[0]
+        edits = weighted(rng, (0, 1, 2), _EDITS_CUM)
         for _ in range(edits + 1):
             row = dict(values)
             row["updated_at"] = iso_local(ms, market.utc_offset_minutes, market.offset_suffix)
             rows.append(SourceRow(ms, contact_id, row, market.utc_offset_minutes))
-            ms = min(ms + rng.randrange(DAY_MS // 24, 20 * DAY_MS), ctx.window.end_ms)
+            ms = min(ms + between(rng, DAY_MS // 24, 20 * DAY_MS), ctx.window.end_ms)
             values["email_opt_in"] = _bool(rng.random() < 0.5)
             if rng.random() < 0.3:
                 values["city"] = _city(rng, person)
@@ -105,10 +109,10 @@ def pos_rows(
     home_store = person.index * 7919 % market.stores + 1
     for k in range(min(person.store_visits, MAX_RECORDS)):
         transaction_id = f"T{ctx.ids.transaction(person.index * MAX_RECORDS + k):012d}"
-        local_seconds = rng.randrange(9 * 3600, 22 * 3600)
+        local_seconds = between(rng, 9 * 3600, 22 * 3600)
         ms = (
             window.start_ms
-            + rng.randrange(days) * DAY_MS
+            + below(rng, days) * DAY_MS
             + (local_seconds - market.utc_offset_minutes * 60) * 1000
         )
         ms = window.clamp(ms)
@@ -118,7 +122,7 @@ def pos_rows(
         else:
             use_phone, use_loyalty = True, False
         phone = person.alt_phone if person.alt_phone and rng.random() < 0.3 else person.phone
-        store = home_store if rng.random() < 0.8 else rng.randrange(1, market.stores + 1)
+        store = home_store if rng.random() < 0.8 else between(rng, 1, market.stores + 1)
         amount, items = _basket(ctx, rng, market)
         values: dict[str, Value] = {
             "transaction_id": transaction_id,
@@ -157,7 +161,7 @@ def loyalty_rows(
     rows: list[SourceRow] = []
     for update in range(2 if rng.random() < 0.2 else 1):
         if update:
-            ms = min(ms + rng.randrange(DAY_MS, 30 * DAY_MS), ctx.window.end_ms)
+            ms = min(ms + between(rng, DAY_MS, 30 * DAY_MS), ctx.window.end_ms)
             values = {**values, "tier": _TIER_UP[str(values["tier"])]}
         row = {**values, "updated_at": iso_utc(ms)}
         rows.append(SourceRow(ms, person.loyalty_id, row, person.market.utc_offset_minutes))
@@ -175,7 +179,7 @@ def _buyer_name(rng: random.Random, person: Person) -> str:
         return first
     if r < 0.85:
         return f"{last} {first[0]}."
-    return f"{slug(first)}_{slug(last)[:1]}{rng.randrange(100)}"
+    return f"{slug(first)}_{slug(last)[:1]}{below(rng, 100)}"
 
 
 def marketplace_rows(
@@ -187,7 +191,7 @@ def marketplace_rows(
         return rows
     market, plan = person.market, ctx.phones[person.market.code]
     for k in range(min(person.marketplace_orders, MAX_RECORDS)):
-        platform, buyer_id = rng.choice(person.buyer_ids)
+        platform, buyer_id = pick(rng, person.buyer_ids)
         code = _ORDER_CODES.get(platform, platform[:2].upper())
         order_id = f"{code}{ctx.ids.order(person.index * MAX_RECORDS + k):013d}"
         ms = ctx.window.instant(rng)

@@ -20,9 +20,10 @@ from datetime import date
 from pathlib import Path
 
 from lakecdp.config import ProjectConfig
-from lakecdp.generate.chunk import generate_chunk
+from lakecdp.generate.chunk import ChunkOutput
 from lakecdp.generate.clock import iso_utc
-from lakecdp.generate.context import SOURCE_STEMS, build_context
+from lakecdp.generate.context import SOURCE_STEMS, WorldContext, build_context
+from lakecdp.generate.parallel import chunk_plan, default_workers, generate_chunks
 from lakecdp.generate.records import csv_header
 from lakecdp.generate.writers import PartedParquetWriter, PartedTextWriter
 
@@ -69,11 +70,14 @@ def generate_world(
     end: date = date(2026, 11, 1),
     days: int = 90,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    workers: int | None = None,
 ) -> WorldSummary:
     """Generate the world and return its summary; `progress(done, total)` follows each chunk.
 
-    Files of an earlier world in the same places (same names) are replaced, so a regenerated
-    world never mixes with parts of an older, larger one.
+    `workers` processes generate chunks (default: one per CPU for worlds of more than two
+    chunks); the files are the same for any number of workers. Files of an earlier world in the
+    same places are replaced, so a regenerated world never mixes with parts of an older one.
     """
     ctx = build_context(config, customers, seed, end, days)
     world_dir = Path(world_dir).resolve()
@@ -83,88 +87,106 @@ def generate_world(
             f"world folder {world_dir} is inside the landing zone {landing_root}; ground truth and "
             "events must live apart from the data the platform ingests"
         )
-    events_dir, truth_dir = world_dir / "events", world_dir / "ground_truth"
-
-    text_writers: dict[str, PartedTextWriter] = {}
-    table_writers: dict[str, PartedParquetWriter] = {}
-    folders: dict[str, Path] = {}
-    for name, spec in ctx.sources.items():
-        folder = _local(config.source_path(name), f"sources.{name}.path")
-        stem, ext = SOURCE_STEMS[name], _EXTENSIONS[spec.format]
-        _remove(folder, f"{stem}_*.{ext}")
-        folders[name] = folder
-
-        def part_name(n: int, stem: str = stem, ext: str = ext) -> str:
-            return f"{stem}_{n:04d}.{ext}"
-
-        if spec.format == "parquet":
-            table_writers[name] = PartedParquetWriter(
-                folder, part_name, spec.columns, SOURCE_PART_ROWS
-            )
-        else:
-            header = csv_header(spec) if spec.format == "csv" else ""
-            text_writers[name] = PartedTextWriter(folder, part_name, SOURCE_PART_ROWS, header)
-    _remove(events_dir, "events-*.jsonl")
-    event_writer = PartedTextWriter(events_dir, lambda n: f"events-{n:04d}.jsonl", EVENT_PART_LINES)
-    truth_writers = {
-        key: PartedTextWriter(truth_dir, lambda _n, f=file: f, None, header)
-        for key, (file, header) in TRUTH_FILES.items()
+    folders = {
+        name: _local(config.source_path(name), f"sources.{name}.path") for name in ctx.sources
     }
-
-    noise: dict[str, Counter[str]] = {}
-    records: Counter[str] = Counter()
-    households = 0
-    for index, first in enumerate(range(0, customers, CHUNK_SIZE)):
-        count = min(CHUNK_SIZE, customers - first)
-        chunk = generate_chunk(ctx, index, first, count)
-        for name, lines in chunk.text.items():
-            text_writers[name].write(lines)
-        for name, rows in chunk.tables.items():
-            table_writers[name].write(rows)
-        event_writer.write(chunk.events)
-        truth_writers["people"].write(chunk.people)
-        truth_writers["identifiers"].write(chunk.identifiers)
-        truth_writers["records"].write(chunk.records)
-        truth_writers["events"].write(chunk.event_truth)
-        for scope, counts in chunk.noise.items():
-            noise.setdefault(scope, Counter()).update(counts)
-        records.update(line.split(",", 1)[0] for line in chunk.records)
-        households += chunk.households
+    outputs = _Outputs(ctx, folders, world_dir)
+    plan = chunk_plan(customers, CHUNK_SIZE)
+    for chunk in generate_chunks(ctx, plan, default_workers(len(plan)) if workers is None else workers):
+        outputs.write(chunk)
         if progress is not None:
-            progress(first + count, customers)
+            progress(sum(task[2] for task in plan[: chunk.index + 1]), customers)
+    files = outputs.close()
 
-    rows = {name: w.lines for name, w in text_writers.items()}
-    rows.update({name: w.rows for name, w in table_writers.items()})
-    files = {name: [str(p) for p in w.close()] for name, w in text_writers.items()}
-    files.update({name: [str(p) for p in w.close()] for name, w in table_writers.items()})
-    files["events"] = [str(p) for p in event_writer.close()]
-    files["ground_truth"] = [str(p) for w in truth_writers.values() for p in w.close()]
     summary_path = world_dir / "summary.json"
     totals: Counter[str] = Counter()
-    for counts in noise.values():
+    for counts in outputs.noise.values():
         totals.update(counts)
     summary = WorldSummary(
         customers=customers,
-        households=households,
+        households=outputs.households,
         seed=seed,
         window_start=iso_utc(ctx.window.start_ms),
         window_end=iso_utc(ctx.window.end_ms),
-        events=event_writer.lines,
-        distinct_messages=truth_writers["events"].lines,
-        rows={name: rows[name] for name in ctx.sources},
-        records={name: records[name] for name in ctx.sources},
+        events=outputs.events.lines,
+        distinct_messages=outputs.truth["events"].lines,
+        rows={name: outputs.rows(name) for name in ctx.sources},
+        records={name: outputs.records[name] for name in ctx.sources},
         noise=dict(sorted(totals.items())),
-        noise_by_scope={scope: dict(sorted(c.items())) for scope, c in sorted(noise.items())},
+        noise_by_scope={s: dict(sorted(c.items())) for s, c in sorted(outputs.noise.items())},
         paths={
             **{name: str(folder) for name, folder in folders.items()},
-            "events": str(events_dir),
-            "ground_truth": str(truth_dir),
+            "events": str(outputs.events.folder),
+            "ground_truth": str(world_dir / "ground_truth"),
             "summary": str(summary_path),
         },
-        files={name: files[name] for name in (*ctx.sources, "events", "ground_truth")},
+        files=files,
     )
     summary_path.write_text(json.dumps(summary.to_dict(), indent=2) + "\n")
     return summary
+
+
+class _Outputs:
+    """The open part writers of one world, and the tallies the summary reports."""
+
+    def __init__(self, ctx: WorldContext, folders: dict[str, Path], world_dir: Path) -> None:
+        self.sources = list(ctx.sources)
+        self.text: dict[str, PartedTextWriter] = {}
+        self.tables: dict[str, PartedParquetWriter] = {}
+        for name, spec in ctx.sources.items():
+            folder = folders[name]
+            stem, ext = SOURCE_STEMS[name], _EXTENSIONS[spec.format]
+            _remove(folder, f"{stem}_*.{ext}")
+
+            def part_name(n: int, stem: str = stem, ext: str = ext) -> str:
+                return f"{stem}_{n:04d}.{ext}"
+
+            if spec.format == "parquet":
+                self.tables[name] = PartedParquetWriter(
+                    folder, part_name, spec.columns, SOURCE_PART_ROWS
+                )
+            else:
+                header = csv_header(spec) if spec.format == "csv" else ""
+                self.text[name] = PartedTextWriter(folder, part_name, SOURCE_PART_ROWS, header)
+        events_dir = world_dir / "events"
+        _remove(events_dir, "events-*.jsonl")
+        self.events = PartedTextWriter(
+            events_dir, lambda n: f"events-{n:04d}.jsonl", EVENT_PART_LINES
+        )
+        self.truth = {
+            key: PartedTextWriter(world_dir / "ground_truth", lambda _n, f=file: f, None, header)
+            for key, (file, header) in TRUTH_FILES.items()
+        }
+        self.noise: dict[str, Counter[str]] = {}
+        self.records: Counter[str] = Counter()
+        self.households = 0
+
+    def write(self, chunk: ChunkOutput) -> None:
+        for name, lines in chunk.text.items():
+            self.text[name].write(lines)
+        for name, rows in chunk.tables.items():
+            self.tables[name].write(rows)
+        self.events.write(chunk.events)
+        self.truth["people"].write(chunk.people)
+        self.truth["identifiers"].write(chunk.identifiers)
+        self.truth["records"].write(chunk.records)
+        self.truth["events"].write(chunk.event_truth)
+        for scope, counts in chunk.noise.items():
+            self.noise.setdefault(scope, Counter()).update(counts)
+        self.records.update(line.split(",", 1)[0] for line in chunk.records)
+        self.households += chunk.households
+
+    def rows(self, name: str) -> int:
+        return self.tables[name].rows if name in self.tables else self.text[name].lines
+
+    def close(self) -> dict[str, list[str]]:
+        files: dict[str, list[str]] = {}
+        for name in self.sources:
+            writer = self.tables.get(name) or self.text[name]
+            files[name] = [str(p) for p in writer.close()]
+        files["events"] = [str(p) for p in self.events.close()]
+        files["ground_truth"] = [str(p) for w in self.truth.values() for p in w.close()]
+        return files
 
 
 def _local(location: str, what: str) -> Path:

@@ -49,7 +49,7 @@ def generate(
     days: Annotated[int, typer.Option(min=1, help="Days of history.")] = 90,
     world: Annotated[Path | None, typer.Option(help="Where events and ground truth go.")] = None,
 ) -> None:
-    """Generate a synthetic APAC customer world: file sources into landing, events and truth apart."""
+    """Generate a synthetic APAC world: sources into landing; events and truth kept apart."""
     from lakecdp.generate import generate_world
     from lakecdp.progress import progress_bar
 
@@ -57,7 +57,12 @@ def generate(
     target = world or default_world_dir(cfg)
     with progress_bar("generating customers", customers) as advance:
         summary = generate_world(
-            cfg, target, customers, seed=seed, end=date.fromisoformat(end), days=days,
+            cfg,
+            target,
+            customers,
+            seed=seed,
+            end=date.fromisoformat(end),
+            days=days,
             progress=advance,
         )
     console.print(summary)

@@ -198,7 +198,9 @@ class SourceConfig(_Strict):
 
 
 class ConsentConfig(_Strict):
-    purposes: list[str] = Field(default_factory=lambda: ["analytics", "personalization", "marketing"])
+    purposes: list[str] = Field(
+        default_factory=lambda: ["analytics", "personalization", "marketing"]
+    )
     channels: list[str] = Field(default_factory=lambda: ["email", "sms", "push", "whatsapp"])
 
 
@@ -328,7 +330,7 @@ def find_config_file(explicit: str | Path | None = None) -> Path:
         if candidate.exists():
             return candidate
     raise ConfigError(
-        f"no {DEFAULT_CONFIG_FILE} found in {here} or its parents; set {CONFIG_ENV} or pass --config"
+        f"no {DEFAULT_CONFIG_FILE} in {here} or its parents; set {CONFIG_ENV} or pass --config"
     )
 
 

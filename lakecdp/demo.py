@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -22,10 +23,28 @@ from rich.table import Table
 from lakecdp.config import ProjectConfig
 
 
-def start_collector(config: ProjectConfig, port: int, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    """Start `lakecdp collect serve` in a child process and wait until /health answers."""
+def start_collector(
+    config: ProjectConfig, port: int, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start `lakecdp collect serve` in a child process and wait until /health answers.
+
+    The child is handed this process's resolved configuration (JSON is YAML), so overrides made
+    here reach it unchanged.
+    """
+    resolved = Path(tempfile.mkdtemp(prefix="lakecdp-collector-")) / "lakecdp.json"
+    resolved.write_text(json.dumps(config.model_dump(mode="json")))
     process = subprocess.Popen(
-        [sys.executable, "-m", "lakecdp.cli", "collect", "serve", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "lakecdp.cli",
+            "--config",
+            str(resolved),
+            "collect",
+            "serve",
+            "--port",
+            str(port),
+        ],
         env={**os.environ, **(env or {})},
     )
     deadline = time.monotonic() + 30
@@ -33,7 +52,10 @@ def start_collector(config: ProjectConfig, port: int, env: dict[str, str] | None
         if process.poll() is not None:
             raise RuntimeError(f"collector exited with code {process.returncode}")
         try:
-            if httpx.get(f"http://{config.collector.host}:{port}/health", timeout=1).status_code == 200:
+            if (
+                httpx.get(f"http://{config.collector.host}:{port}/health", timeout=1).status_code
+                == 200
+            ):
                 return process
         except httpx.TransportError:
             time.sleep(0.2)
@@ -130,7 +152,9 @@ def run_demo(config: ProjectConfig, *, customers: int, seed: int, console: Conso
     }
     out = Path(config.lakehouse.root) / "demo-summary.json"
     out.write_text(json.dumps(result, indent=2, default=str))
-    console.print(f"summary written to {out}; ground truth for later layers in {world / 'ground_truth'}")
+    console.print(
+        f"summary written to {out}; ground truth for later layers in {world / 'ground_truth'}"
+    )
     return result
 
 

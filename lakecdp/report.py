@@ -18,7 +18,9 @@ def table_counts(spark: SparkSession, config: ProjectConfig) -> dict[str, int]:
     }
 
 
-def quarantine_by_reason(spark: SparkSession, config: ProjectConfig) -> list[tuple[str, str, str, int]]:
+def quarantine_by_reason(
+    spark: SparkSession, config: ProjectConfig
+) -> list[tuple[str, str, str, int]]:
     path = config.table_path("ops", "quarantine")
     if not is_delta_table(spark, path):
         return []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import SparkSession
 
 from lakecdp.config import LAYERS, ProjectConfig
 
@@ -32,9 +32,9 @@ def list_delta_tables(spark: SparkSession, config: ProjectConfig) -> list[tuple[
             continue
         for status in fs.listStatus(hpath):
             name = status.getPath().getName()
-            if status.isDirectory() and not name.startswith(("_", ".")):
-                if fs.exists(status.getPath().suffix("/_delta_log")):
-                    found.append((layer, name))
+            visible = status.isDirectory() and not name.startswith(("_", "."))
+            if visible and fs.exists(status.getPath().suffix("/_delta_log")):
+                found.append((layer, name))
     return sorted(found)
 
 
@@ -43,7 +43,9 @@ def register_table(spark: SparkSession, config: ProjectConfig, layer: str, table
     spark.sql(f"create table if not exists {layer}.{table} using delta location '{location}'")
 
 
-def list_files(spark: SparkSession, root: str, suffixes: tuple[str, ...]) -> list[tuple[str, int, int]]:
+def list_files(
+    spark: SparkSession, root: str, suffixes: tuple[str, ...]
+) -> list[tuple[str, int, int]]:
     """(path, size, modification time ms) of every visible file under `root`, recursively."""
     fs, hpath = _hadoop_fs(spark, root)
     if not fs.exists(hpath):
@@ -59,5 +61,3 @@ def list_files(spark: SparkSession, root: str, suffixes: tuple[str, ...]) -> lis
         if path.getName().lower().endswith(suffixes):
             out.append((path.toString(), int(status.getLen()), int(status.getModificationTime())))
     return sorted(out)
-
-

@@ -47,9 +47,9 @@ def to_quarantine(
         reason.cast("string").alias("reason"),
         detail.cast("string").alias("detail"),
         raw_payload.cast("string").alias("raw_payload"),
-        (received_at if received_at is not None else F.lit(None)).cast("timestamp").alias(
-            "received_at"
-        ),
+        (received_at if received_at is not None else F.lit(None))
+        .cast("timestamp")
+        .alias("received_at"),
         F.current_timestamp().alias("quarantined_at"),
         F.lit(run_id).alias("run_id"),
     )

@@ -53,7 +53,10 @@ class RunningCollector:
         self.url = f"http://127.0.0.1:{self.port}"
         self.server = uvicorn.Server(
             uvicorn.Config(
-                create_app(config), host="127.0.0.1", port=self.port, log_level="warning",
+                create_app(config),
+                host="127.0.0.1",
+                port=self.port,
+                log_level="warning",
                 access_log=False,
             )
         )

@@ -86,8 +86,12 @@ def test_source_without_identifier_is_refused(tmp_path: Path) -> None:
 def test_adding_a_source_is_configuration_only(tmp_path: Path) -> None:
     data = base()
     data["sources"]["call_centre"] = {
-        "path": "sources/call_centre", "format": "csv", "timestamp": "called_at",
-        "market": "PH", "identifiers": {"caller": "phone"}, "traits": ["agent"],
+        "path": "sources/call_centre",
+        "format": "csv",
+        "timestamp": "called_at",
+        "market": "PH",
+        "identifiers": {"caller": "phone"},
+        "traits": ["agent"],
     }
     config = load_config(write(tmp_path, data), environ={})
     assert config.sources["call_centre"].declared_columns == ["called_at", "caller", "agent"]

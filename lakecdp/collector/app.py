@@ -176,8 +176,16 @@ async def _collect(request: Request) -> Response:
             state.unauthorized += 1
             return _error(auth_exc.status, auth_exc.reason, auth_exc.detail)
         await state.rejected.append(
-            [_rejected_line(Reason.MALFORMED_JSON, str(exc), raw.decode("utf-8", "replace"),
-                            source, endpoint, received_at)]
+            [
+                _rejected_line(
+                    Reason.MALFORMED_JSON,
+                    str(exc),
+                    raw.decode("utf-8", "replace"),
+                    source,
+                    endpoint,
+                    received_at,
+                )
+            ]
         )
         state.rejected_count += 1
         return _error(400, Reason.MALFORMED_JSON, f"body is not valid JSON: {exc}")
@@ -190,8 +198,16 @@ async def _collect(request: Request) -> Response:
     if endpoint in ("batch", "import"):
         if not isinstance(body, dict) or not isinstance(body.get("batch"), list):
             await state.rejected.append(
-                [_rejected_line("invalid_batch", "body needs a 'batch' list", body, source,
-                                endpoint, received_at)]
+                [
+                    _rejected_line(
+                        "invalid_batch",
+                        "body needs a 'batch' list",
+                        body,
+                        source,
+                        endpoint,
+                        received_at,
+                    )
+                ]
             )
             state.rejected_count += 1
             return _error(400, "invalid_batch", "body needs a 'batch' list of messages")

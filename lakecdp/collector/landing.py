@@ -13,6 +13,7 @@ retries it) and is quarantined as malformed by the stream job.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import time
@@ -105,10 +106,8 @@ class LandingWriter:
         assert self._wakeup is not None
         loop = asyncio.get_running_loop()
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=self.roll_seconds / 2)
-            except TimeoutError:
-                pass
             self._wakeup.clear()
             batch, self._pending = self._pending, []
             if batch:

@@ -75,7 +75,9 @@ def validate_message(message: Any, *, require_message_id: bool = True) -> None:
     a client sends none; the landing zone always holds one.
     """
     if not isinstance(message, dict):
-        raise Rejection(Reason.NOT_AN_OBJECT, f"expected a JSON object, got {type(message).__name__}")
+        raise Rejection(
+            Reason.NOT_AN_OBJECT, f"expected a JSON object, got {type(message).__name__}"
+        )
     for field in STRING_ID_FIELDS:
         value = message.get(field)
         if value is not None and not isinstance(value, str | int):
@@ -100,4 +102,6 @@ def validate_message(message: Any, *, require_message_id: bool = True) -> None:
     for field in TIMESTAMP_FIELDS:
         value = message.get(field)
         if value is not None and parse_timestamp(value) is None:
-            raise Rejection(Reason.INVALID_TIMESTAMP, f"{field} is not an ISO-8601 timestamp with zone")
+            raise Rejection(
+                Reason.INVALID_TIMESTAMP, f"{field} is not an ISO-8601 timestamp with zone"
+            )

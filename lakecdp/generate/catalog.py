@@ -16,8 +16,14 @@ _CATEGORIES: dict[str, tuple[tuple[str, ...], tuple[float, float]]] = {
     "beauty": (("Serum", "Sunscreen SPF50", "Lip Tint", "Cleanser", "Sheet Mask Pack"), (4, 60)),
     "fashion": (("Linen Shirt", "Batik Dress", "Sneakers", "Denim Jacket", "Tote Bag"), (10, 120)),
     "home": (("Rice Cooker", "Bedsheet Set", "Air Purifier", "Wok", "Storage Box"), (6, 250)),
-    "electronics": (("Earbuds", "Power Bank", "Smart Watch", "Phone Case", "USB-C Charger"), (8, 400)),
-    "grocery": (("Jasmine Rice 5kg", "Instant Noodles x5", "Coffee 3-in-1", "Durian Snack"), (1, 20)),
+    "electronics": (
+        ("Earbuds", "Power Bank", "Smart Watch", "Phone Case", "USB-C Charger"),
+        (8, 400),
+    ),
+    "grocery": (
+        ("Jasmine Rice 5kg", "Instant Noodles x5", "Coffee 3-in-1", "Durian Snack"),
+        (1, 20),
+    ),
     "baby": (("Diapers M", "Baby Wipes", "Formula Milk", "Baby Carrier"), (5, 90)),
     "sports": (("Yoga Mat", "Running Shorts", "Badminton Racket", "Water Bottle"), (5, 150)),
 }
@@ -50,8 +56,13 @@ def build_catalog(seed: int, markets: list[Market], size: int = 400) -> Catalog:
         brand = rng.choice(_BRANDS)
         price = round(low + (high - low) * rng.random() ** 2, 2)
         products.append(
-            Product(f"P{10000 + i}", f"{category[:3].upper()}-{rng.randrange(10**6):06d}",
-                    f"{brand} {item}", category, price)
+            Product(
+                f"P{10000 + i}",
+                f"{category[:3].upper()}-{rng.randrange(10**6):06d}",
+                f"{brand} {item}",
+                category,
+                price,
+            )
         )
     prices = {m.code: tuple(money(m, p.price_usd) for p in products) for m in markets}
     return Catalog(tuple(products), prices)

@@ -11,6 +11,7 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+
 from lakecdp.generate.rng import below
 
 DAY_MS = 86_400_000
@@ -66,9 +67,9 @@ def _minute(epoch_minute: int) -> str:
 
 def iso_utc_ms(ms: int) -> str:
     """'2026-10-03T08:15:00.123Z', as Segment SDKs send timestamps."""
-    seconds, milli = divmod(ms, 1000)
-    minute, second = divmod(seconds, 60)
-    return f"{_minute(minute)}{second:02d}.{milli:03d}Z"
+    minute, in_minute = divmod(ms, 60_000)
+    second, milli = divmod(in_minute, 1000)
+    return f"{_MINUTES.get(minute) or _minute(minute)}{second:02d}.{milli:03d}Z"
 
 
 def iso_utc(ms: int) -> str:

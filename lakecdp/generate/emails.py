@@ -12,6 +12,7 @@ import random
 import unicodedata
 from collections import Counter
 from functools import lru_cache
+
 from lakecdp.generate.rng import below, pick
 
 EMAIL_TYPO = "email_typo"
@@ -24,6 +25,7 @@ _DOMAIN_TYPOS = {
     "hotmail.com": ("hotmial.com", "hotmal.com", "hotmail.co"),
     "outlook.com": ("outlok.com", "outloo.com"),
 }
+_PATRONYMIC = frozenset({"bin", "binti", "bte", "bt", "b."})  # not part of anyone's address
 _PLUS_TAGS = ("shop", "promo", "lakeshop", "deals", "1", "sale")
 
 
@@ -36,7 +38,8 @@ def slug(name: str) -> str:
 
 def mailbox(rng: random.Random, first: str, last: str, number: int, domain: str) -> str:
     """A canonical (lower-case, trimmed) address built from the name and a unique number."""
-    f, surname = slug(first) or "user", slug(last)
+    f = slug(first) or "user"
+    surname = slug(" ".join(w for w in last.split() if w.lower() not in _PATRONYMIC))
     style = below(rng, 7) if surname else 6
     if style == 0:
         local = f"{f}.{surname}{number}"

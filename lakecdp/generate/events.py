@@ -13,7 +13,6 @@ the ways the collector must refuse (see `noise`).
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from typing import Any
 
@@ -40,6 +39,7 @@ from lakecdp.generate.rng import below, between, cumulative, derive_rng, pick, u
 
 LIBRARY = {"name": "lakecdp-generator", "version": "1"}
 _SESSION_MARGIN_MS = 3 * HOUR_MS
+_DUPLICATE_BELOW = EVENT_MALFORMED_RATE + DUPLICATE_EVENT_RATE  # draws in [malformed, this)
 _VIEWED = (1, 2, 3, 4)
 _VIEWED_CUM = cumulative((0.45, 0.3, 0.15, 0.1))
 
@@ -66,13 +66,23 @@ class EventStream:
     def person(self, person: Person) -> None:
         if not person.devices:
             return
+        rng, window = self.rng, self.ctx.window
+        # Visits are played in time order: a device stays logged in only after a login.
+        starts = sorted(
+            window.instant(rng, margin_ms=_SESSION_MARGIN_MS) for _ in range(person.sessions)
+        )
         logged_in: set[str] = set()
         devices = person.devices
-        for _ in range(person.sessions):
-            device = devices[0] if self.rng.random() < 0.5 else pick(self.rng, devices)
-            self._session(person, device, logged_in)
+        shared = [d for d in devices if d.shared]
+        for start in starts:
+            r = rng.random()
+            if shared and r < 0.4:
+                device = pick(rng, shared)  # the family tablet or computer gets a lot of use
+            else:
+                device = devices[0] if r < 0.7 else pick(rng, devices)
+            self._session(person, device, start, logged_in)
 
-    def _session(self, person: Person, device: Device, logged_in: set[str]) -> None:
+    def _session(self, person: Person, device: Device, start: int, logged_in: set[str]) -> None:
         rng, ctx = self.rng, self.ctx
         market = person.market
         app = device.kind != "browser"
@@ -84,12 +94,14 @@ class EventStream:
             "library": LIBRARY,
         }
         session = _Session(self, person, device, context, app)
-        session.t = ctx.window.instant(rng, margin_ms=_SESSION_MARGIN_MS)
+        session.t = start
         if person.user_id and device.device_id in logged_in and not device.shared:
             session.user_id = person.user_id
 
         session.view("Home", "/")
-        if person.user_id and session.user_id is None and rng.random() < 0.3:
+        # Shared devices start logged out, and their users log in more often to see their own.
+        login_rate = 0.5 if device.shared else 0.3
+        if person.user_id and session.user_id is None and rng.random() < login_rate:
             session.identify()
             logged_in.add(device.device_id)
         if rng.random() < 0.35:
@@ -160,29 +172,31 @@ class EventStream:
 
     # -- delivery ----------------------------------------------------------------------------
     def _deliver(self, session: _Session) -> None:
-        rng, noise, window = self.rng, self.noise, self.ctx.window
+        """Stamp timestamps and sentAt, then serialize, re-send or break messages."""
+        rng, noise, end_ms = self.rng, self.noise, self.ctx.window.end_ms
+        random, lines, truth, dumps = rng.random, self.lines, self.truth, orjson.dumps
         late_at = None
-        if session.app and rng.random() < LATE_APP_SESSION_RATE:
-            late_at = min(session.t + between(rng, HOUR_MS, 3 * DAY_MS), window.end_ms)
+        if session.app and random() < LATE_APP_SESSION_RATE:
+            late_at = min(session.t + between(rng, HOUR_MS, 3 * DAY_MS), end_ms)
+            noise[LATE_EVENT] += len(session.messages)
+        max_delay = 20_000 if session.app else 3_000
         person_id = session.person.person_id
         for t, message in session.messages:
-            if late_at is not None:
-                sent = late_at
-                noise[LATE_EVENT] += 1
-            else:
-                sent = min(t + between(rng, 30, 20_000 if session.app else 3_000), window.end_ms)
+            sent = (
+                late_at if late_at is not None else min(t + 30 + int(random() * max_delay), end_ms)
+            )
             message["timestamp"] = iso_utc_ms(t)
             message["sentAt"] = iso_utc_ms(sent)
-            self.truth.append(f"{message['messageId']},{person_id}\n")
-            r = rng.random()
-            problem = pick_malformation(r, "events")
-            if problem is None:
-                line = orjson.dumps(message) + b"\n"
-                self.lines.append((sent, line))
-                if r < EVENT_MALFORMED_RATE + DUPLICATE_EVENT_RATE:
+            truth.append(f"{message['messageId']},{person_id}\n")
+            r = random()
+            if r >= EVENT_MALFORMED_RATE:
+                line = dumps(message) + b"\n"
+                lines.append((sent, line))
+                if r < _DUPLICATE_BELOW:
                     noise[DUPLICATE_EVENT] += 1
-                    self.lines.append((sent + between(rng, 1_000, 120_000), line))
+                    lines.append((sent + between(rng, 1_000, 120_000), line))
                 continue
+            problem = pick_malformation(r, "events")
             if problem == TRACK_MISSING_EVENT and message["type"] != "track":
                 problem = EVENT_MISSING_IDENTITY
             noise[problem] += 1
@@ -193,10 +207,10 @@ class EventStream:
                 del message["event"]
             elif problem == EVENT_UNPARSABLE_TIMESTAMP:
                 message["timestamp"] = unparsable(rng, t, session.person.market.utc_offset_minutes)
-            line = orjson.dumps(message)
+            line = dumps(message)
             if problem == EVENT_NOT_JSON:
                 line = line[: between(rng, 10, len(line) - 1)]
-            self.lines.append((sent, line + b"\n"))
+            lines.append((sent, line + b"\n"))
 
 
 class _Session:

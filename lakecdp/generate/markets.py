@@ -48,7 +48,16 @@ def _c(name: str, prefixes: str, length: int, *spellings: str) -> City:
 
 
 _CITIES: dict[str, tuple[City, ...]] = {
-    "SG": (_c("Singapore", "01 05 10 16 20 31 40 46 52 56 60 64 68 73 75 82", 6, "SINGAPORE", "S'pore", "SG"),),
+    "SG": (
+        _c(
+            "Singapore",
+            "01 05 10 16 20 31 40 46 52 56 60 64 68 73 75 82",
+            6,
+            "SINGAPORE",
+            "S'pore",
+            "SG",
+        ),
+    ),
     "MY": (
         _c("Kuala Lumpur", "50 51 52 53 55 56 57 58 59 60", 5, "KL", "kuala lumpur", "K. Lumpur"),
         _c("Petaling Jaya", "46 47", 5, "PJ", "petaling jaya"),
@@ -97,7 +106,12 @@ _CITIES: dict[str, tuple[City, ...]] = {
     ),
 }
 
-_GLOBAL_MAIL = (("gmail.com", 0.62), ("yahoo.com", 0.12), ("hotmail.com", 0.1), ("outlook.com", 0.06))
+_GLOBAL_MAIL = (
+    ("gmail.com", 0.62),
+    ("yahoo.com", 0.12),
+    ("hotmail.com", 0.1),
+    ("outlook.com", 0.06),
+)
 _LOCAL_MAIL: dict[str, tuple[tuple[str, float], ...]] = {
     "SG": (("singnet.com.sg", 0.05), ("yahoo.com.sg", 0.05)),
     "MY": (("yahoo.com.my", 0.07), ("streamyx.com", 0.03)),
@@ -106,6 +120,7 @@ _LOCAL_MAIL: dict[str, tuple[tuple[str, float], ...]] = {
     "PH": (("yahoo.com.ph", 0.08), ("ymail.com", 0.02)),
     "VN": (("yahoo.com.vn", 0.06), ("fpt.vn", 0.04)),
 }
+
 
 @dataclass(frozen=True)
 class _Local:
@@ -119,15 +134,30 @@ class _Local:
 
 
 _LOCAL: dict[str, _Local] = {
-    "SG": _Local(0.16, ("en-SG", "zh-SG"), 1.34, 0.01, 40, ("shopee", "lazada", "amazon"), "com.sg"),
+    "SG": _Local(
+        0.16, ("en-SG", "zh-SG"), 1.34, 0.01, 40, ("shopee", "lazada", "amazon"), "com.sg"
+    ),
     "MY": _Local(
-        0.17, ("en-MY", "ms-MY", "zh-MY"), 4.45, 0.01, 60, ("shopee", "lazada", "tiktokshop"), "com.my"
+        0.17,
+        ("en-MY", "ms-MY", "zh-MY"),
+        4.45,
+        0.01,
+        60,
+        ("shopee", "lazada", "tiktokshop"),
+        "com.my",
     ),
     "ID": _Local(
-        0.24, ("id-ID", "en-ID"), 15600.0, 100.0, 120,
-        ("tokopedia", "shopee", "lazada", "tiktokshop"), "co.id",
+        0.24,
+        ("id-ID", "en-ID"),
+        15600.0,
+        100.0,
+        120,
+        ("tokopedia", "shopee", "lazada", "tiktokshop"),
+        "co.id",
     ),
-    "TH": _Local(0.15, ("th-TH", "en-TH"), 35.5, 1.0, 80, ("shopee", "lazada", "tiktokshop"), "co.th"),
+    "TH": _Local(
+        0.15, ("th-TH", "en-TH"), 35.5, 1.0, 80, ("shopee", "lazada", "tiktokshop"), "co.th"
+    ),
     "PH": _Local(
         0.16, ("en-PH", "fil-PH"), 56.0, 0.25, 70, ("shopee", "lazada", "tiktokshop"), "com.ph"
     ),

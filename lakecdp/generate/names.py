@@ -15,46 +15,53 @@ from dataclasses import dataclass
 from functools import cache
 
 from faker import Faker
+
 from lakecdp.generate.rng import pick, weighted
 
 POOL_SIZE = 1500
 
-_CHINESE_SURNAMES = (
-    "Tan Tan Tan Lim Lim Lee Lee Ng Ng Ong Wong Goh Chua Chan Koh Teo Ang Yeo Tay Ho Low Toh "
-    "Sim Chong Chia Seah Foo Leong Liew Yap Loh Khoo Heng Quek Phua Choo Soh Chew Tham Lau Kwok "
-    "Cheng Lai Pang Teh Chin Lum Kang Neo Poh"
-).split()
-_CHINESE_MALE = (
+
+def _names(text: str) -> tuple[str, ...]:
+    """Names from a "|"-separated list (some names hold spaces: "Wei Ming", "Dela Cruz")."""
+    return tuple(name.strip() for name in text.split("|") if name.strip())
+
+
+_CHINESE_SURNAMES = _names(
+    "Tan|Tan|Tan|Lim|Lim|Lee|Lee|Ng|Ng|Ong|Wong|Goh|Chua|Chan|Koh|Teo|Ang|Yeo|Tay|Ho|Low|Toh|"
+    "Sim|Chong|Chia|Seah|Foo|Leong|Liew|Yap|Loh|Khoo|Heng|Quek|Phua|Choo|Soh|Chew|Tham|Lau|Kwok|"
+    "Cheng|Lai|Pang|Teh|Chin|Lum|Kang|Neo|Poh"
+)
+_CHINESE_MALE = _names(
     "Wei Ming|Jun Jie|Zhi Hao|Kai Xiang|Jia Hao|Yi Xuan|Wei Jie|Boon Kiat|Kok Seng|Ah Huat|"
     "Chee Keong|Soon Huat|Swee Leong|Jun Wei|Zhen Yu|Rui En|Guo Liang|Wen Jie|Jian Hong|Hong Wei|"
     "Yong Sheng|Teck Meng|Eng Hock|Kah Wai|Yu Hang"
-).split("|")
-_CHINESE_FEMALE = (
+)
+_CHINESE_FEMALE = _names(
     "Jia Hui|Xin Yi|Li Ting|Mei Ling|Hui Min|Shu Fen|Pei Shan|Siew Ling|Yi Ling|Wen Qi|Hui Xian|"
-    "Jing Yi|Zi Xuan|Xiao Wen|Qian Hui|Ying Ying|Siew Mei|Swee Lan|Ai Ling|Shi Min|Yu Qing|Kai Ling|"
-    "Su Lin|Mun Yee|Hwee Ling"
-).split("|")
-_MALAY_MALE = (
+    "Jing Yi|Zi Xuan|Xiao Wen|Qian Hui|Ying Ying|Siew Mei|Swee Lan|Ai Ling|Shi Min|Yu Qing|"
+    "Kai Ling|Su Lin|Mun Yee|Hwee Ling"
+)
+_MALAY_MALE = _names(
     "Muhammad|Ahmad|Mohd Hafiz|Amir|Muhammad Faiz|Azlan|Hakim|Irfan|Syafiq|Aiman|Firdaus|Zulkifli|"
     "Razak|Rizal|Haziq|Danial|Arif|Iskandar|Mohamad Farid|Khairul|Nazri|Shahrul|Izzat|Hariz"
-).split("|")
-_MALAY_FEMALE = (
+)
+_MALAY_FEMALE = _names(
     "Nurul Aisyah|Siti Nur|Aisyah|Nurul Huda|Farah|Aminah|Zainab|Fatimah|Nadia|Nur Syazwani|"
     "Hidayah|Nur Izzati|Amira|Liyana|Sofea|Balqis|Siti Aminah|Nor Azlina|Haslinda|Rosnah|Aina"
-).split("|")
-_MALAY_FATHERS = (
-    "Abdullah Ahmad Ismail Ibrahim Hassan Hussein Yusof Rahman Osman Salleh Hamid Aziz Othman "
-    "Zainal Kamal Mohamed Ali Rashid Hashim Jamal Karim Latif Mansor Razali"
-).split()
-_TAMIL_SURNAMES = (
-    "Kumar Raj Subramaniam Pillai Nair Muthu Krishnan Rajendran Ramasamy Suppiah Govindasamy "
-    "Arumugam Selvaraj Chandran Maniam Naidu Perumal Letchumanan"
-).split()
-_FILIPINO = (
+)
+_MALAY_FATHERS = _names(
+    "Abdullah|Ahmad|Ismail|Ibrahim|Hassan|Hussein|Yusof|Rahman|Osman|Salleh|Hamid|Aziz|Othman|"
+    "Zainal|Kamal|Mohamed|Ali|Rashid|Hashim|Jamal|Karim|Latif|Mansor|Razali"
+)
+_TAMIL_SURNAMES = _names(
+    "Kumar|Raj|Subramaniam|Pillai|Nair|Muthu|Krishnan|Rajendran|Ramasamy|Suppiah|Govindasamy|"
+    "Arumugam|Selvaraj|Chandran|Maniam|Naidu|Perumal|Letchumanan"
+)
+_FILIPINO = _names(
     "Santos|Reyes|Cruz|Bautista|Ocampo|Garcia|Mendoza|Torres|Dela Cruz|Del Rosario|Gonzales|"
     "Aquino|Ramos|Villanueva|Castillo|Flores|Rivera|Navarro|Salazar|Mercado|Aguilar|Domingo|"
     "Manalo|Soriano|Pascual|Santiago|Lopez|Fernandez|Tolentino|Macaraeg|Dizon|Lacson|Panganiban"
-).split("|")
+)
 
 
 @dataclass(frozen=True)
@@ -77,10 +84,10 @@ class MarketNames:
         return weighted(rng, self.groups, self.cum_weights)
 
 
-@cache
-def _faker(locale: str, seed: int) -> Faker:
+def _faker(locale: str, seed: int, purpose: str) -> Faker:
+    """A fresh generator per pool, so no pool depends on which pools were drawn before it."""
     fake = Faker(locale)
-    fake.seed_instance(seed)
+    fake.seed_instance(f"{seed}:{locale}:{purpose}")
     return fake
 
 
@@ -89,7 +96,7 @@ def _draw(fn: Callable[[], str]) -> tuple[str, ...]:
 
 
 def _faker_group(locale: str, seed: int, *, vietnamese: bool = False) -> NameGroup:
-    fake = _faker(locale, seed)
+    fake = _faker(locale, seed, "names")
     male = _draw(fake.first_name_male)
     female = _draw(fake.first_name_female)
     if vietnamese:
@@ -103,34 +110,32 @@ def _faker_group(locale: str, seed: int, *, vietnamese: bool = False) -> NameGro
 
 def _chinese(seed: int, western_given: bool) -> NameGroup:
     if western_given:
-        fake = _faker("en_US", seed)
+        fake = _faker("en_US", seed, "chinese")
         return NameGroup(
-            _draw(fake.first_name_male), _draw(fake.first_name_female), tuple(_CHINESE_SURNAMES)
+            _draw(fake.first_name_male), _draw(fake.first_name_female), _CHINESE_SURNAMES
         )
-    return NameGroup(tuple(_CHINESE_MALE), tuple(_CHINESE_FEMALE), tuple(_CHINESE_SURNAMES))
+    return NameGroup(_CHINESE_MALE, _CHINESE_FEMALE, _CHINESE_SURNAMES)
 
 
 def _malay() -> NameGroup:
     return NameGroup(
-        tuple(_MALAY_MALE),
-        tuple(_MALAY_FEMALE),
-        tuple(_MALAY_FATHERS),
+        _MALAY_MALE,
+        _MALAY_FEMALE,
+        _MALAY_FATHERS,
         family_surname=False,
         patronymic_prefix=True,
     )
 
 
 def _indian(seed: int) -> NameGroup:
-    fake = _faker("en_IN", seed)
-    return NameGroup(
-        _draw(fake.first_name_male), _draw(fake.first_name_female), tuple(_TAMIL_SURNAMES)
-    )
+    fake = _faker("en_IN", seed, "indian")
+    return NameGroup(_draw(fake.first_name_male), _draw(fake.first_name_female), _TAMIL_SURNAMES)
 
 
 def _filipino(seed: int) -> NameGroup:
-    fake = _faker("en_US", seed)
-    spanish = _faker("es_MX", seed)
-    last = tuple(_FILIPINO) * 20 + _draw(spanish.last_name)[:300]
+    fake = _faker("en_US", seed, "filipino")
+    spanish = _faker("es_MX", seed, "filipino")
+    last = _FILIPINO * 20 + _draw(spanish.last_name)[:300]
     return NameGroup(_draw(fake.first_name_male), _draw(fake.first_name_female), last)
 
 

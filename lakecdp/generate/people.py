@@ -49,6 +49,10 @@ _TIER_CUM = cumulative(tuple(w for _, w in _TIERS))
 _EXTRA_DEVICES_CUM = cumulative((0.5, 0.35, 0.15))
 
 
+def _buyer_prefix(platform: str) -> str:
+    return PLATFORM_PREFIX.get(platform, f"{platform[:3]}_")
+
+
 def draw_count(rng: random.Random) -> int:
     """How many times an active person does something in the window (skewed: most do it once)."""
     return weighted(rng, _COUNTS, _COUNT_CUM)
@@ -171,8 +175,17 @@ class _Builder:
             first = _given(rng, group, gender)
             last = self._last_name(group, surname, offset, gender, people)
             people.append(
-                self._person(first_index + offset, household_id, market, gender, first, last,
-                             _birth_date(rng, born), city, postcode)
+                self._person(
+                    first_index + offset,
+                    household_id,
+                    market,
+                    gender,
+                    first,
+                    last,
+                    _birth_date(rng, born),
+                    city,
+                    postcode,
+                )
             )
         self._share_phone(people)
         self._share_device(people)
@@ -193,8 +206,16 @@ class _Builder:
         return pick(rng, group.last)
 
     def _person(
-        self, index: int, household_id: str, market: Market, gender: str, first: str, last: str,
-        born: str, city: City, postcode: str,
+        self,
+        index: int,
+        household_id: str,
+        market: Market,
+        gender: str,
+        first: str,
+        last: str,
+        born: str,
+        city: City,
+        postcode: str,
     ) -> Person:
         rng, ids = self.rng, self.ctx.ids
         domains, cum = market.email_domain_names, market.email_domain_cum
@@ -229,13 +250,15 @@ class _Builder:
         r = rng.random()
         person.crm_contacts = 0 if r >= 0.68 else (2 if r < 0.05 else 1)
         if rng.random() < (0.8 if person.loyalty_id else 0.45):
-            person.store_visits = min(draw_count(rng) * (2 if person.loyalty_id else 1), MAX_RECORDS)
+            person.store_visits = min(
+                draw_count(rng) * (2 if person.loyalty_id else 1), MAX_RECORDS
+            )
         if rng.random() < 0.3:
             platforms = list(market.platforms)
             rng.shuffle(platforms)
             accounts = 1 if rng.random() < 0.75 else 2
             person.buyer_ids = [
-                (p, f"{PLATFORM_PREFIX.get(p, p[:3] + '_')}{ids.buyer(index * MAX_CONTACTS + k):016x}")
+                (p, f"{_buyer_prefix(p)}{ids.buyer(index * MAX_CONTACTS + k):016x}")
                 for k, p in enumerate(platforms[:accounts])
             ]
             person.marketplace_orders = min(draw_count(rng), MAX_RECORDS)

@@ -18,6 +18,7 @@ from functools import cache, cached_property
 
 import phonenumbers
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
+
 from lakecdp.generate.rng import below, cumulative, pick, weighted
 
 _MOBILE_TYPES = (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
@@ -139,7 +140,9 @@ def _mask(formatted: str, nsn: str) -> str:
 
 
 def _is_mobile(number: phonenumbers.PhoneNumber) -> bool:
-    return phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in _MOBILE_TYPES
+    return (
+        phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in _MOBILE_TYPES
+    )
 
 
 def _parse(raw: str, region: str) -> phonenumbers.PhoneNumber | None:
@@ -177,7 +180,9 @@ def _search_prefixes(region: str, cc: int, rng: random.Random) -> list[_Prefix]:
                     continue
                 national = phonenumbers.format_number(example, PhoneNumberFormat.NATIONAL)
                 international = phonenumbers.format_number(example, PhoneNumberFormat.INTERNATIONAL)
-                found.append(_Prefix(prefix, length, _mask(national, nsn), _mask(international, nsn)))
+                found.append(
+                    _Prefix(prefix, length, _mask(national, nsn), _mask(international, nsn))
+                )
     return found
 
 

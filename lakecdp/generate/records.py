@@ -31,8 +31,8 @@ from lakecdp.generate.noise import (
     WRONG_COLUMN_COUNT,
     pick_malformation,
 )
-from lakecdp.generate.sources import SourceRow, Value
 from lakecdp.generate.rng import between, pick
+from lakecdp.generate.sources import SourceRow, Value
 
 T = TypeVar("T")
 _SPECIAL = frozenset(',"\r\n')
@@ -55,7 +55,11 @@ def csv_header(spec: SourceSpec) -> str:
 
 
 def _dirty(spec: SourceSpec, row: SourceRow, rng: random.Random, noise: Counter[str]) -> str | None:
-    """Damage `row` in place; returns a malformation the serializer must apply, if any."""
+    """Damage `row` in place; returns the malformation it got, if any.
+
+    Value-level defects (timestamp, identifiers) are applied here; the serializer applies the
+    line-level ones (truncated row, broken quoting, cut JSON).
+    """
     values = row.values
     for column, kind in spec.identifier_types.items():
         placeholders = _PLACEHOLDERS.get(kind)
@@ -74,9 +78,7 @@ def _dirty(spec: SourceSpec, row: SourceRow, rng: random.Random, noise: Counter[
     elif kind == NO_IDENTIFIER:
         for column in spec.identifier_columns:
             values[column] = None
-    else:
-        return kind
-    return None
+    return kind
 
 
 def _broken_quoting_line(spec: SourceSpec, values: dict[str, Value], rng: random.Random) -> str:
@@ -89,7 +91,8 @@ def _broken_quoting_line(spec: SourceSpec, values: dict[str, Value], rng: random
     else:
         words = text.replace('"', "").split(" ", 1)
         nick = pick(rng, ("Ah Boy", "Boy", "Nene", "Jun", "Bambang", "Lek"))
-        broken = f'"{words[0]} "{nick}" {words[1] if len(words) > 1 else ""}"'
+        inner = f'{words[0]} "{nick}"' + (f" {words[1]}" if len(words) > 1 else "")
+        broken = f'"{inner}"'
     fields = [broken if c == column else csv_field(values.get(c)) for c in spec.columns]
     return ",".join(fields) + "\n"
 
@@ -99,6 +102,7 @@ def csv_lines(
 ) -> list[str]:
     """Serialized CSV lines (without header) for one chunk's rows of a CSV source."""
     lines: list[str] = []
+    clean: list[bool] = []
     columns = spec.columns
     for row in rows:
         problem = _dirty(spec, row, rng, noise)
@@ -110,7 +114,8 @@ def csv_lines(
             lines.append(_broken_quoting_line(spec, values, rng))
         else:
             lines.append(",".join([csv_field(values.get(c)) for c in columns]) + "\n")
-    return _with_duplicates(lines, rng, noise)
+        clean.append(problem is None)
+    return _with_duplicates(lines, clean, rng, noise)
 
 
 def jsonl_lines(
@@ -118,6 +123,7 @@ def jsonl_lines(
 ) -> list[str]:
     """Serialized JSON lines for one chunk's rows; missing values are null, present ones strings."""
     lines: list[str] = []
+    clean: list[bool] = []
     for row in rows:
         problem = _dirty(spec, row, rng, noise)
         obj = {c: row.values.get(c) for c in spec.columns}
@@ -125,7 +131,8 @@ def jsonl_lines(
         if problem == NOT_JSON:
             text = text[: between(rng, 5, len(text) - 1)]
         lines.append(text + "\n")
-    return _with_duplicates(lines, rng, noise)
+        clean.append(problem is None)
+    return _with_duplicates(lines, clean, rng, noise)
 
 
 def table_rows(
@@ -133,14 +140,25 @@ def table_rows(
 ) -> list[dict[str, Value]]:
     """Rows for a columnar file: typed values, only value-level defects (no broken syntax)."""
     out: list[dict[str, Value]] = []
+    clean: list[bool] = []
     for row in rows:
-        _dirty(spec, row, rng, noise)
+        clean.append(_dirty(spec, row, rng, noise) is None)
         out.append({c: row.values.get(c) for c in spec.columns})
-    return _with_duplicates(out, rng, noise)
+    return _with_duplicates(out, clean, rng, noise)
 
 
-def _with_duplicates(items: list[T], rng: random.Random, noise: Counter[str]) -> list[T]:
-    """Re-export a few rows: the copies land later in the same file, as a re-run extract does."""
-    copies = [item for item in items if rng.random() < DUPLICATE_ROW_RATE]
+def _with_duplicates(
+    items: list[T], clean: list[bool], rng: random.Random, noise: Counter[str]
+) -> list[T]:
+    """Re-export a few rows: the copies land later in the same file, as a re-run extract does.
+
+    Only well-formed rows are repeated, so each malformed kind counts exactly the records that
+    show it in the files.
+    """
+    copies = [
+        item
+        for item, ok in zip(items, clean, strict=True)
+        if ok and rng.random() < DUPLICATE_ROW_RATE
+    ]
     noise[DUPLICATE_ROW] += len(copies)
     return items + copies

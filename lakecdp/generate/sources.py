@@ -213,6 +213,27 @@ def marketplace_rows(
     return rows
 
 
+def _columns(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# The columns each builder fills; a declared column outside these cannot be generated.
+COLUMNS = {
+    "crm": _columns(
+        "contact_id updated_at country email mobile first_name last_name date_of_birth gender "
+        "city postcode email_opt_in sms_opt_in"
+    ),
+    "pos": _columns(
+        "transaction_id transaction_ts market phone loyalty_no store_id amount currency item_count"
+    ),
+    "loyalty": _columns(
+        "member_id updated_at market email phone first_name last_name date_of_birth tier"
+    ),
+    "marketplace": _columns(
+        "order_id order_ts market buyer_id buyer_name postcode platform masked_phone amount "
+        "currency item_count"
+    ),
+}
 BUILDERS = {
     "crm": crm_rows,
     "pos": pos_rows,

@@ -20,20 +20,22 @@ from datetime import date
 from pathlib import Path
 
 from lakecdp.config import ProjectConfig
-from lakecdp.generate.chunk import ChunkOutput
+from lakecdp.generate.chunk import ChunkOutput, parquet_schema
 from lakecdp.generate.clock import iso_utc
 from lakecdp.generate.context import SOURCE_STEMS, WorldContext, build_context
 from lakecdp.generate.parallel import chunk_plan, default_workers, generate_chunks
 from lakecdp.generate.records import csv_header
+from lakecdp.generate.sources import COLUMNS
 from lakecdp.generate.writers import PartedParquetWriter, PartedTextWriter
 
 CHUNK_SIZE = 5_000
 SOURCE_PART_ROWS = 500_000
 EVENT_PART_LINES = 1_000_000
-_EXTENSIONS = {"csv": "csv", "jsonl": "jsonl", "parquet": "parquet"}
 TRUTH_FILES = {
-    "people": ("people.csv", "person_id,market,household_id,first_name,last_name,"
-               "date_of_birth,email,phone_e164\n"),
+    "people": (
+        "people.csv",
+        "person_id,market,household_id,first_name,last_name,date_of_birth,email,phone_e164\n",
+    ),
     "identifiers": ("identifiers.csv", "identifier_type,raw_value,person_id\n"),
     "records": ("records.csv", "source,record_id,person_id\n"),
     "events": ("events.csv", "message_id,person_id\n"),
@@ -76,10 +78,18 @@ def generate_world(
     """Generate the world and return its summary; `progress(done, total)` follows each chunk.
 
     `workers` processes generate chunks (default: one per CPU for worlds of more than two
-    chunks); the files are the same for any number of workers. Files of an earlier world in the
-    same places are replaced, so a regenerated world never mixes with parts of an older one.
+    chunks); the files are the same for any number of workers. Workers are spawned, so a script
+    that calls this at import time needs the usual `if __name__ == "__main__":` guard. Files of
+    an earlier world in the same places are replaced, so a regenerated world never mixes with
+    parts of an older one.
     """
     ctx = build_context(config, customers, seed, end, days)
+    for name, spec in ctx.sources.items():
+        unknown = [c for c in spec.columns if c not in COLUMNS[name]]
+        if unknown:
+            raise ValueError(
+                f"sources.{name} declares columns the generator cannot fill: {', '.join(unknown)}"
+            )
     world_dir = Path(world_dir).resolve()
     landing_root = _local(config.lakehouse.landing_root, "lakehouse landing root")
     if world_dir == landing_root or landing_root in world_dir.parents:
@@ -92,10 +102,12 @@ def generate_world(
     }
     outputs = _Outputs(ctx, folders, world_dir)
     plan = chunk_plan(customers, CHUNK_SIZE)
-    for chunk in generate_chunks(ctx, plan, default_workers(len(plan)) if workers is None else workers):
+    done = 0
+    for chunk in generate_chunks(ctx, plan, workers or default_workers(len(plan))):
         outputs.write(chunk)
+        done += chunk.customers
         if progress is not None:
-            progress(sum(task[2] for task in plan[: chunk.index + 1]), customers)
+            progress(done, customers)
     files = outputs.close()
 
     summary_path = world_dir / "summary.json"
@@ -135,7 +147,7 @@ class _Outputs:
         self.tables: dict[str, PartedParquetWriter] = {}
         for name, spec in ctx.sources.items():
             folder = folders[name]
-            stem, ext = SOURCE_STEMS[name], _EXTENSIONS[spec.format]
+            stem, ext = SOURCE_STEMS[name], spec.format  # the format names the file extension
             _remove(folder, f"{stem}_*.{ext}")
 
             def part_name(n: int, stem: str = stem, ext: str = ext) -> str:
@@ -143,7 +155,7 @@ class _Outputs:
 
             if spec.format == "parquet":
                 self.tables[name] = PartedParquetWriter(
-                    folder, part_name, spec.columns, SOURCE_PART_ROWS
+                    folder, part_name, parquet_schema(spec.columns), SOURCE_PART_ROWS
                 )
             else:
                 header = csv_header(spec) if spec.format == "csv" else ""
@@ -162,10 +174,10 @@ class _Outputs:
         self.households = 0
 
     def write(self, chunk: ChunkOutput) -> None:
-        for name, lines in chunk.text.items():
-            self.text[name].write(lines)
-        for name, rows in chunk.tables.items():
-            self.tables[name].write(rows)
+        for name, block in chunk.text.items():
+            self.text[name].write(block)
+        for name, table in chunk.tables.items():
+            self.tables[name].write(table)
         self.events.write(chunk.events)
         self.truth["people"].write(chunk.people)
         self.truth["identifiers"].write(chunk.identifiers)
@@ -173,7 +185,7 @@ class _Outputs:
         self.truth["events"].write(chunk.event_truth)
         for scope, counts in chunk.noise.items():
             self.noise.setdefault(scope, Counter()).update(counts)
-        self.records.update(line.split(",", 1)[0] for line in chunk.records)
+        self.records.update(chunk.records_per_source)
         self.households += chunk.households
 
     def rows(self, name: str) -> int:

@@ -9,18 +9,16 @@ and a failed run is easy to inspect.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lakecdp.generate.sources import Value
+from lakecdp.generate.chunk import Block
 
 _BUFFER = 1 << 20
-# Parquet columns that carry numbers; every other column is a string.
-NUMERIC_COLUMNS: dict[str, pa.DataType] = {"amount": pa.float64(), "item_count": pa.int64()}
 
 
 def _tmp(path: Path) -> Path:
@@ -43,20 +41,26 @@ class PartedTextWriter:
         self._in_part = 0
         folder.mkdir(parents=True, exist_ok=True)
 
-    def write(self, lines: Sequence[str | bytes]) -> None:
-        start = 0
-        while start < len(lines):
+    def write(self, block: Block) -> None:
+        data, remaining, start = memoryview(block.data), block.lines, 0
+        while remaining:
             if self._file is None:
                 self._open()
             assert self._file is not None
-            room = len(lines) - start
+            room = remaining
             if self.max_lines is not None:
                 room = min(room, self.max_lines - self._in_part)
-            batch = lines[start : start + room]
-            self._file.write(b"".join(x if isinstance(x, bytes) else x.encode() for x in batch))
+            if room == remaining:
+                stop = len(data)
+            else:
+                stop = start
+                for _ in range(room):
+                    stop = block.data.index(b"\n", stop) + 1
+            self._file.write(data[start:stop])
             self._in_part += room
             self.lines += room
-            start += room
+            remaining -= room
+            start = stop
             if self.max_lines is not None and self._in_part >= self.max_lines:
                 self._seal()
 
@@ -86,12 +90,11 @@ class PartedParquetWriter:
     """Rows into Parquet parts of at most `max_rows`, one row group per chunk written."""
 
     def __init__(
-        self, folder: Path, name: Callable[[int], str], columns: Sequence[str], max_rows: int
+        self, folder: Path, name: Callable[[int], str], schema: pa.Schema, max_rows: int
     ) -> None:
         self.folder = folder
         self.name = name
-        self.columns = list(columns)
-        self.schema = pa.schema([(c, NUMERIC_COLUMNS.get(c, pa.string())) for c in columns])
+        self.schema = schema
         self.max_rows = max_rows
         self.paths: list[Path] = []
         self.rows = 0
@@ -99,18 +102,14 @@ class PartedParquetWriter:
         self._in_part = 0
         folder.mkdir(parents=True, exist_ok=True)
 
-    def write(self, rows: Sequence[dict[str, Value]]) -> None:
+    def write(self, table: pa.Table) -> None:
         start = 0
-        while start < len(rows):
+        while start < table.num_rows:
             if self._writer is None:
                 self._open()
             assert self._writer is not None
-            room = min(len(rows) - start, self.max_rows - self._in_part)
-            batch = rows[start : start + room]
-            table = pa.Table.from_pydict(
-                {c: [row.get(c) for row in batch] for c in self.columns}, schema=self.schema
-            )
-            self._writer.write_table(table)
+            room = min(table.num_rows - start, self.max_rows - self._in_part)
+            self._writer.write_table(table.slice(start, room))
             self._in_part += room
             self.rows += room
             start += room

@@ -25,7 +25,11 @@ from spark_jobs.ingest.source_rules import CORRUPT, SOURCE_FILE, raw_payload, sp
 from spark_jobs.quarantine import QUARANTINE_TABLE, to_quarantine
 
 INGESTED_FILES_TABLE = ("ops", "ingested_files")
-SUFFIXES = {"csv": (".csv", ".csv.gz"), "jsonl": (".jsonl", ".json", ".jsonl.gz"), "parquet": (".parquet",)}
+SUFFIXES = {
+    "csv": (".csv", ".csv.gz"),
+    "jsonl": (".jsonl", ".json", ".jsonl.gz"),
+    "parquet": (".parquet",),
+}
 
 INGESTED_FILES_SCHEMA = StructType(
     [
@@ -61,7 +65,9 @@ class _FileProblem:
     payload: str
 
 
-def _known_files(spark: SparkSession, config: ProjectConfig, source: str) -> dict[str, tuple[int, int]]:
+def _known_files(
+    spark: SparkSession, config: ProjectConfig, source: str
+) -> dict[str, tuple[int, int]]:
     path = config.table_path(*INGESTED_FILES_TABLE)
     if not is_delta_table(spark, path):
         return {}
@@ -91,7 +97,12 @@ def _read_csv(
         missing = [c for c in source.declared_columns if c not in header]
         if missing:
             problems.append(
-                _FileProblem(path, Reason.MISSING_COLUMNS.value, f"missing: {', '.join(missing)}", ",".join(header))
+                _FileProblem(
+                    path,
+                    Reason.MISSING_COLUMNS.value,
+                    f"missing: {', '.join(missing)}",
+                    ",".join(header),
+                )
             )
             continue
         schema = StructType(
@@ -129,13 +140,18 @@ def _read_parquet(
     for path in files:
         try:
             df = spark.read.parquet(path)
-        except Exception as exc:  # noqa: BLE001 - an unreadable file is quarantined, not fatal
+        except Exception as exc:
             problems.append(_FileProblem(path, Reason.UNREADABLE_FILE.value, str(exc)[:500], ""))
             continue
         missing = [c for c in source.declared_columns if c not in df.columns]
         if missing:
             problems.append(
-                _FileProblem(path, Reason.MISSING_COLUMNS.value, f"missing: {', '.join(missing)}", ",".join(df.columns))
+                _FileProblem(
+                    path,
+                    Reason.MISSING_COLUMNS.value,
+                    f"missing: {', '.join(missing)}",
+                    ",".join(df.columns),
+                )
             )
             continue
         frames.append(
@@ -162,9 +178,7 @@ def _in_files(column: str, files: list[str]) -> str:
     return f"{column} in ({quoted})"
 
 
-def _replace_rows(
-    spark: SparkSession, df: DataFrame, path: str, predicate: str
-) -> None:
+def _replace_rows(spark: SparkSession, df: DataFrame, path: str, predicate: str) -> None:
     """Replace exactly the rows matching `predicate` with `df` (creates the table if new)."""
     if is_delta_table(spark, path):
         df.write.format("delta").mode("overwrite").option("replaceWhere", predicate).save(path)
@@ -317,6 +331,8 @@ def run_batch_ingest(
     names = sources or list(config.sources)
     unknown = [n for n in names if n not in config.sources]
     if unknown:
-        raise ValueError(f"unknown source(s): {', '.join(unknown)}; declared: {', '.join(config.sources)}")
+        raise ValueError(
+            f"unknown source(s): {', '.join(unknown)}; declared: {', '.join(config.sources)}"
+        )
     run_id = f"batch-{uuid.uuid4()}"
     return [ingest_source(spark, config, name, run_id) for name in names]

@@ -80,7 +80,10 @@ def rejection_reason(m: str = "m") -> Column:
         .when(~f("type").isin(*EVENT_TYPES) | f("type").isNull(), F.lit(Reason.UNKNOWN_TYPE.value))
         .when(_blank(f("userId")) & _blank(f("anonymousId")), F.lit(Reason.MISSING_IDENTITY.value))
         .when((f("type") == "track") & _blank(f("event")), F.lit(Reason.MISSING_EVENT_NAME.value))
-        .when((f("type") == "alias") & _blank(f("previousId")), F.lit(Reason.MISSING_PREVIOUS_ID.value))
+        .when(
+            (f("type") == "alias") & _blank(f("previousId")),
+            F.lit(Reason.MISSING_PREVIOUS_ID.value),
+        )
         .when((f("type") == "group") & _blank(f("groupId")), F.lit(Reason.MISSING_GROUP_ID.value))
         .when(
             _bad_ts(f("timestamp")) | _bad_ts(f("sentAt")) | _bad_ts(f("originalTimestamp")),
@@ -121,10 +124,9 @@ def to_bronze_events(valid: DataFrame, keep: tuple[str, ...] = ()) -> DataFrame:
     skew_corrected = F.timestamp_micros(
         F.unix_micros(received_at) - (F.unix_micros(sent_at) - F.unix_micros(client_ts))
     )
-    event_ts = (
-        F.when(client_ts.isNotNull() & sent_at.isNotNull() & received_at.isNotNull(), skew_corrected)
-        .otherwise(F.coalesce(client_ts, received_at))
-    )
+    event_ts = F.when(
+        client_ts.isNotNull() & sent_at.isNotNull() & received_at.isNotNull(), skew_corrected
+    ).otherwise(F.coalesce(client_ts, received_at))
     return valid.select(
         m("messageId").alias("message_id"),
         m("type").alias("type"),

@@ -22,7 +22,7 @@ _HAS_ZONE = r"(Z|[+-]\d{2}:?\d{2})$"
 
 
 def _blank(col: Column) -> Column:
-    return col.isNull() | (F.trim(col) == "") 
+    return col.isNull() | (F.trim(col) == "")
 
 
 def market_column(source: SourceConfig) -> Column:
@@ -34,9 +34,14 @@ def market_column(source: SourceConfig) -> Column:
 def event_timestamp(raw: Column, market: Column, markets: dict[str, MarketConfig]) -> Column:
     """Parse a source timestamp; one without a zone is local time of the record's market."""
     parsed = F.try_to_timestamp(F.trim(raw))
-    local_zone = F.coalesce(
-        *[F.when(market == code, F.lit(m.timezone)) for code, m in markets.items()], F.lit("UTC")
-    ) if markets else F.lit("UTC")
+    local_zone = (
+        F.coalesce(
+            *[F.when(market == code, F.lit(m.timezone)) for code, m in markets.items()],
+            F.lit("UTC"),
+        )
+        if markets
+        else F.lit("UTC")
+    )
     return F.when(F.trim(raw).rlike(_HAS_ZONE), parsed).otherwise(
         F.to_utc_timestamp(parsed, local_zone)
     )

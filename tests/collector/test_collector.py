@@ -26,8 +26,13 @@ def landed(folder: str) -> list[dict]:
 def test_track_is_durable_in_landing_zone_when_acknowledged(client, lake: ProjectConfig) -> None:
     response = client.post(
         "/v1/track",
-        json={"event": "product_viewed", "anonymousId": "a-1", "messageId": "m-1",
-              "timestamp": "2026-10-01T10:00:00Z", "properties": {"sku": "X"}},
+        json={
+            "event": "product_viewed",
+            "anonymousId": "a-1",
+            "messageId": "m-1",
+            "timestamp": "2026-10-01T10:00:00Z",
+            "properties": {"sku": "X"},
+        },
     )
     assert response.status_code == 200, response.text
     assert response.json()["accepted"] == 1
@@ -72,7 +77,10 @@ def test_missing_write_key_is_401_and_nothing_stored(collector, lake: ProjectCon
 def test_write_key_in_body_is_accepted(collector, lake: ProjectConfig) -> None:
     response = httpx.post(
         f"{collector.url}/v1/batch",
-        json={"writeKey": APP_KEY, "batch": [{"type": "screen", "anonymousId": "a", "name": "Home"}]},
+        json={
+            "writeKey": APP_KEY,
+            "batch": [{"type": "screen", "anonymousId": "a", "name": "Home"}],
+        },
     )
     assert response.status_code == 200
     [event] = landed(lake.events_landing)
@@ -147,23 +155,28 @@ def test_gzip_body_is_accepted(client, lake: ProjectConfig) -> None:
 
 
 def test_corrupt_gzip_is_400(client) -> None:
-    response = client.post(
-        "/v1/batch", content=b"not gzip", headers={"content-encoding": "gzip"}
-    )
+    response = client.post("/v1/batch", content=b"not gzip", headers={"content-encoding": "gzip"})
     assert response.status_code == 400
     assert response.json()["reason"] == "invalid_gzip"
 
 
 def test_request_over_limit_is_413(client, lake: ProjectConfig) -> None:
     big = "x" * (lake.collector.max_request_bytes + 10)
-    response = client.post("/v1/track", json={"event": "e", "userId": "u", "properties": {"p": big}})
+    response = client.post(
+        "/v1/track", json={"event": "e", "userId": "u", "properties": {"p": big}}
+    )
     assert response.status_code == 413
     assert response.json()["reason"] == "request_too_large"
 
 
 def test_gzip_bomb_over_limit_is_413(client, lake: ProjectConfig) -> None:
-    payload = json.dumps({"batch": [{"type": "track", "event": "e", "userId": "u",
-                                      "properties": {"p": "0" * 2_000_000}}]}).encode()
+    payload = json.dumps(
+        {
+            "batch": [
+                {"type": "track", "event": "e", "userId": "u", "properties": {"p": "0" * 2_000_000}}
+            ]
+        }
+    ).encode()
     response = client.post(
         "/v1/batch", content=gzip.compress(payload), headers={"content-encoding": "gzip"}
     )
@@ -174,10 +187,12 @@ def test_message_over_32kb_in_batch_is_refused_alone(client, lake: ProjectConfig
     big = "y" * (lake.collector.max_message_bytes + 1)
     response = client.post(
         "/v1/batch",
-        json={"batch": [
-            {"type": "track", "event": "big", "userId": "u", "properties": {"p": big}},
-            {"type": "track", "event": "small", "userId": "u"},
-        ]},
+        json={
+            "batch": [
+                {"type": "track", "event": "big", "userId": "u", "properties": {"p": big}},
+                {"type": "track", "event": "small", "userId": "u"},
+            ]
+        },
     )
     assert response.status_code == 200
     assert response.json()["rejected"][0]["reason"] == "message_too_large"
@@ -187,12 +202,20 @@ def test_message_over_32kb_in_batch_is_refused_alone(client, lake: ProjectConfig
 def test_official_segment_sdk_delivers_every_event(collector, lake: ProjectConfig) -> None:
     errors: list[Exception] = []
     sdk = SegmentClient(
-        write_key=WEB_KEY, host=collector.url, gzip=True, sync_mode=False,
-        on_error=lambda exc, batch: errors.append(exc), max_retries=2,
+        write_key=WEB_KEY,
+        host=collector.url,
+        gzip=True,
+        sync_mode=False,
+        on_error=lambda exc, batch: errors.append(exc),
+        max_retries=2,
     )
     for i in range(120):
-        sdk.track(user_id=f"user-{i % 7}", event="product_viewed", properties={"i": i},
-                  context={"channel": "web", "market": "SG"})
+        sdk.track(
+            user_id=f"user-{i % 7}",
+            event="product_viewed",
+            properties={"i": i},
+            context={"channel": "web", "market": "SG"},
+        )
     sdk.identify(user_id="user-1", traits={"email": "A@Example.com"})
     sdk.page(anonymous_id="anon-1", name="Home")
     sdk.alias(previous_id="anon-1", user_id="user-1")
@@ -226,8 +249,13 @@ def test_health_reports_counters(client) -> None:
 
 @pytest.mark.parametrize("endpoint", ["track", "identify", "page", "screen", "alias", "group"])
 def test_endpoint_sets_message_type(client, lake: ProjectConfig, endpoint: str) -> None:
-    message = {"userId": "u-1", "event": "e", "previousId": "p", "groupId": "g",
-               "type": "something-else"}
+    message = {
+        "userId": "u-1",
+        "event": "e",
+        "previousId": "p",
+        "groupId": "g",
+        "type": "something-else",
+    }
     response = client.post(f"/v1/{endpoint}", json=message)
     assert response.status_code == 200, response.text
     assert landed(lake.events_landing)[0]["type"] == endpoint

@@ -31,10 +31,22 @@ _DROP = object()
 
 VECTORS: list[tuple[str, str, str | None]] = [
     _case("valid track", None),
-    _case("valid identify with user id only", None, type="identify", event=_DROP,
-          anonymousId=_DROP, userId="u-1", traits={"email": "a@b.co"}),
-    _case("valid page with offset timestamp", None, type="page", event=_DROP,
-          timestamp="2026-10-01T18:00:00+08:00"),
+    _case(
+        "valid identify with user id only",
+        None,
+        type="identify",
+        event=_DROP,
+        anonymousId=_DROP,
+        userId="u-1",
+        traits={"email": "a@b.co"},
+    ),
+    _case(
+        "valid page with offset timestamp",
+        None,
+        type="page",
+        event=_DROP,
+        timestamp="2026-10-01T18:00:00+08:00",
+    ),
     _case("valid alias", None, type="alias", event=_DROP, userId="u-1", previousId="anon-1"),
     _case("valid group", None, type="group", event=_DROP, groupId="g-1"),
     _case("missing message id", Reason.MISSING_MESSAGE_ID, messageId=_DROP),

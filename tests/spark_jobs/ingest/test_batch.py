@@ -22,9 +22,15 @@ CRM_HEADER = (
 )
 
 
-def crm_row(contact: str, ts: str = "2026-10-01T09:00:00+08:00", email: str = "a@x.com",
-            mobile: str = "9123 4567", country: str = "SG") -> str:
-    return f"{contact},{ts},{country},{email},{mobile},Ann,Tan,1990-01-01,F,Singapore,123456,true,false"
+def crm_row(
+    contact: str,
+    ts: str = "2026-10-01T09:00:00+08:00",
+    email: str = "a@x.com",
+    mobile: str = "9123 4567",
+    country: str = "SG",
+) -> str:
+    traits = "Ann,Tan,1990-01-01,F,Singapore,123456,true,false"
+    return f"{contact},{ts},{country},{email},{mobile},{traits}"
 
 
 def write_crm(lake: ProjectConfig, name: str, rows: list[str], header: str = CRM_HEADER) -> Path:
@@ -46,15 +52,19 @@ def quarantine(spark, lake: ProjectConfig) -> list[tuple[str, str]]:  # type: ig
 
 def test_good_rows_land_in_bronze_and_bad_rows_in_quarantine(spark, spark_lake) -> None:
     lake = spark_lake
-    write_crm(lake, "crm_0001.csv", [
-        crm_row("c1"),
-        crm_row("c2", ts="2026-10-01 09:00:00"),  # no zone: market-local time
-        crm_row("c3", ts="not-a-time"),
-        crm_row("c4", email="", mobile=""),
-        crm_row("c5", country="XX"),
-        'c6,2026-10-01T09:00:00Z,SG,"broken quote,a@b.c',
-        "c7,2026-10-01T09:00:00Z,SG,only,five",
-    ])
+    write_crm(
+        lake,
+        "crm_0001.csv",
+        [
+            crm_row("c1"),
+            crm_row("c2", ts="2026-10-01 09:00:00"),  # no zone: market-local time
+            crm_row("c3", ts="not-a-time"),
+            crm_row("c4", email="", mobile=""),
+            crm_row("c5", country="XX"),
+            'c6,2026-10-01T09:00:00Z,SG,"broken quote,a@b.c',
+            "c7,2026-10-01T09:00:00Z,SG,only,five",
+        ],
+    )
     [result] = run_batch_ingest(spark, lake, ["crm"])
     assert (result.files_new, result.rows_ingested, result.rows_quarantined) == (1, 2, 5)
     rows = {r.contact_id: r for r in bronze(spark, lake, "crm").collect()}
@@ -106,7 +116,9 @@ def test_changed_file_is_reingested_without_duplicates(spark, spark_lake) -> Non
 def test_file_missing_a_declared_column_is_quarantined_whole(spark, spark_lake) -> None:
     lake = spark_lake
     write_crm(lake, "good.csv", [crm_row("c1")])
-    write_crm(lake, "bad.csv", ["c9,2026-10-01T09:00:00Z,SG"], header="contact_id,updated_at,country")
+    write_crm(
+        lake, "bad.csv", ["c9,2026-10-01T09:00:00Z,SG"], header="contact_id,updated_at,country"
+    )
     [result] = run_batch_ingest(spark, lake, ["crm"])
     assert (result.files_rejected, result.rows_ingested) == (1, 1)
     [row] = spark.read.format("delta").load(lake.table_path("ops", "quarantine")).collect()
@@ -123,21 +135,40 @@ def test_jsonl_and_parquet_sources(spark, spark_lake) -> None:
     lake = spark_lake
     loyalty = Path(lake.source_path("loyalty"))
     loyalty.mkdir(parents=True)
-    member = {"member_id": "L1", "updated_at": "2026-10-02T10:00:00Z", "market": "MY",
-              "email": "b@x.com", "phone": "012-345 6789", "first_name": "Bo",
-              "last_name": "Lim", "date_of_birth": "1985-05-05", "tier": "gold"}
+    member = {
+        "member_id": "L1",
+        "updated_at": "2026-10-02T10:00:00Z",
+        "market": "MY",
+        "email": "b@x.com",
+        "phone": "012-345 6789",
+        "first_name": "Bo",
+        "last_name": "Lim",
+        "date_of_birth": "1985-05-05",
+        "tier": "gold",
+    }
     (loyalty / "members.jsonl").write_text(
-        json.dumps(member) + "\n{not json\n" + json.dumps({**member, "member_id": "", "email": " ", "phone": None}) + "\n"
+        json.dumps(member)
+        + "\n{not json\n"
+        + json.dumps({**member, "member_id": "", "email": " ", "phone": None})
+        + "\n"
     )
     market = Path(lake.source_path("marketplace"))
     market.mkdir(parents=True)
-    table = pa.table({
-        "order_id": ["o1", "o2"], "order_ts": ["2026-10-03T12:00:00+07:00", "bad"],
-        "market": ["TH", "TH"], "buyer_id": ["shp_1", "shp_2"], "buyer_name": ["C", "D"],
-        "postcode": ["10110", "10110"], "platform": ["shopee", "shopee"],
-        "masked_phone": ["+66****5678", None], "amount": [12.5, 3.0], "currency": ["THB", "THB"],
-        "item_count": pa.array([1, 2], pa.int64()),
-    })
+    table = pa.table(
+        {
+            "order_id": ["o1", "o2"],
+            "order_ts": ["2026-10-03T12:00:00+07:00", "bad"],
+            "market": ["TH", "TH"],
+            "buyer_id": ["shp_1", "shp_2"],
+            "buyer_name": ["C", "D"],
+            "postcode": ["10110", "10110"],
+            "platform": ["shopee", "shopee"],
+            "masked_phone": ["+66****5678", None],
+            "amount": [12.5, 3.0],
+            "currency": ["THB", "THB"],
+            "item_count": pa.array([1, 2], pa.int64()),
+        }
+    )
     pq.write_table(table, market / "orders.parquet")
     results = {r.source: r for r in run_batch_ingest(spark, lake, ["loyalty", "marketplace"])}
     assert (results["loyalty"].rows_ingested, results["loyalty"].rows_quarantined) == (1, 2)
@@ -145,10 +176,12 @@ def test_jsonl_and_parquet_sources(spark, spark_lake) -> None:
     [order] = bronze(spark, lake, "marketplace").collect()
     assert order.amount == "12.5" and order._event_ts.isoformat() == "2026-10-03T05:00:00"
     assert sorted(r for _, r in quarantine(spark, lake)) == [
-        "invalid_timestamp", "malformed_row", "no_identifier",
+        "invalid_timestamp",
+        "malformed_row",
+        "no_identifier",
     ]
 
 
 def test_unknown_source_is_a_clear_error(spark, spark_lake) -> None:
-    with pytest.raises(ValueError, match="unknown source.*nope"):
+    with pytest.raises(ValueError, match=r"unknown source.*nope"):
         run_batch_ingest(spark, spark_lake, ["nope"])

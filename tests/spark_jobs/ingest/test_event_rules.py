@@ -14,9 +14,13 @@ pytestmark = pytest.mark.spark
 
 def test_spark_rules_agree_with_collector_on_every_vector(spark) -> None:
     lines = spark.createDataFrame([(line,) for _, line, _ in VECTORS], "value string")
-    judged = {r.value: r.reason for r in parse_event_lines(lines).select("value", "reason").collect()}
+    judged = {
+        r.value: r.reason for r in parse_event_lines(lines).select("value", "reason").collect()
+    }
     mismatches = [
-        (name, expected, judged[line]) for name, line, expected in VECTORS if judged[line] != expected
+        (name, expected, judged[line])
+        for name, line, expected in VECTORS
+        if judged[line] != expected
     ]
     assert mismatches == []
 
@@ -30,8 +34,12 @@ def test_malformed_and_blank_lines(spark) -> None:
 def test_bronze_event_time_corrects_client_clock_skew(spark) -> None:
     # Client clock 1 hour fast: sent at 11:00:01 by its clock, received at 10:00:01 real time.
     message = {
-        "messageId": "m", "type": "track", "event": "e", "userId": "u",
-        "timestamp": "2026-10-01T11:00:00Z", "sentAt": "2026-10-01T11:00:01Z",
+        "messageId": "m",
+        "type": "track",
+        "event": "e",
+        "userId": "u",
+        "timestamp": "2026-10-01T11:00:00Z",
+        "sentAt": "2026-10-01T11:00:01Z",
         "receivedAt": "2026-10-01T10:00:01Z",
         "context": {"channel": "app", "market": "th", "device": {"id": "d-1"}},
         "properties": {"nested": {"a": [1, 2]}},

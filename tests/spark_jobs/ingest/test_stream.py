@@ -14,12 +14,20 @@ pytestmark = pytest.mark.spark
 
 
 def event(message_id: str, **extra: object) -> str:
-    return json.dumps({
-        "messageId": message_id, "type": "track", "event": "product_viewed",
-        "anonymousId": "anon-1", "timestamp": "2026-10-01T10:00:00Z",
-        "sentAt": "2026-10-01T10:00:00Z", "receivedAt": "2026-10-01T10:00:02Z",
-        "context": {"channel": "web", "market": "SG"}, "_source": "web", **extra,
-    })
+    return json.dumps(
+        {
+            "messageId": message_id,
+            "type": "track",
+            "event": "product_viewed",
+            "anonymousId": "anon-1",
+            "timestamp": "2026-10-01T10:00:00Z",
+            "sentAt": "2026-10-01T10:00:00Z",
+            "receivedAt": "2026-10-01T10:00:02Z",
+            "context": {"channel": "web", "market": "SG"},
+            "_source": "web",
+            **extra,
+        }
+    )
 
 
 def land(folder: str, name: str, lines: list[str]) -> None:
@@ -39,14 +47,33 @@ def quarantined(spark, lake: ProjectConfig) -> list[tuple[str, str]]:  # type: i
 
 def test_events_are_deduplicated_and_bad_lines_quarantined(spark, spark_lake) -> None:
     lake = spark_lake
-    land(lake.events_landing, "seg-1.jsonl", [
-        event("m1"), event("m2"), '{"messageId": "broken', event("m9", anonymousId=None),
-    ])
+    land(
+        lake.events_landing,
+        "seg-1.jsonl",
+        [
+            event("m1"),
+            event("m2"),
+            '{"messageId": "broken',
+            event("m9", anonymousId=None),
+        ],
+    )
     land(lake.events_landing, "seg-2.jsonl", [event("m2"), event("m3")])
-    land(lake.rejected_landing, "rej-1.jsonl", [json.dumps({
-        "reason": "missing_event_name", "detail": "track needs an event name", "source": "app",
-        "endpoint": "track", "receivedAt": "2026-10-01T10:00:00Z", "raw": "{}",
-    })])
+    land(
+        lake.rejected_landing,
+        "rej-1.jsonl",
+        [
+            json.dumps(
+                {
+                    "reason": "missing_event_name",
+                    "detail": "track needs an event name",
+                    "source": "app",
+                    "endpoint": "track",
+                    "receivedAt": "2026-10-01T10:00:00Z",
+                    "raw": "{}",
+                }
+            )
+        ],
+    )
     run_streams(spark, lake, StreamOptions(available_now=True))
     assert message_ids(spark, lake) == ["m1", "m2", "m3"]
     assert quarantined(spark, lake) == [
@@ -55,8 +82,10 @@ def test_events_are_deduplicated_and_bad_lines_quarantined(spark, spark_lake) ->
         ("stream", "missing_identity"),
     ]
     [row] = (
-        spark.read.format("delta").load(lake.table_path("bronze", "events"))
-        .where("message_id = 'm1'").collect()
+        spark.read.format("delta")
+        .load(lake.table_path("bronze", "events"))
+        .where("message_id = 'm1'")
+        .collect()
     )
     assert row._landing_file.endswith("seg-1.jsonl")
     assert row._batch_id and row._ingested_at is not None and row._source == "web"

@@ -26,11 +26,20 @@ def _segment(index: int) -> list[str]:
     for n in range(EVENTS_PER_SEGMENT):
         # Every segment re-sends 10 events of the previous one, as a retrying client would.
         event_no = index * (EVENTS_PER_SEGMENT - 10) + n
-        lines.append(json.dumps({
-            "messageId": f"m-{event_no}", "type": "track", "event": "product_viewed",
-            "anonymousId": f"a-{event_no % 97}", "timestamp": "2026-10-01T10:00:00Z",
-            "receivedAt": "2026-10-01T10:00:01Z", "context": {"market": "SG"}, "_source": "web",
-        }))
+        lines.append(
+            json.dumps(
+                {
+                    "messageId": f"m-{event_no}",
+                    "type": "track",
+                    "event": "product_viewed",
+                    "anonymousId": f"a-{event_no % 97}",
+                    "timestamp": "2026-10-01T10:00:00Z",
+                    "receivedAt": "2026-10-01T10:00:01Z",
+                    "context": {"market": "SG"},
+                    "_source": "web",
+                }
+            )
+        )
     lines.append('{"messageId": "torn-' + str(index))  # a torn line in every segment
     return lines
 
@@ -59,8 +68,17 @@ def test_sigkill_mid_run_then_restart_keeps_each_event_exactly_once(spark, tmp_p
         (landing / f"seg-{index:03d}.jsonl").write_text("\n".join(lines) + "\n")
 
     process = subprocess.Popen(
-        [sys.executable, "-m", "lakecdp.cli", "--config", str(CONFIG_FILE), "ingest", "stream",
-         "--trigger-seconds", "1"],
+        [
+            sys.executable,
+            "-m",
+            "lakecdp.cli",
+            "--config",
+            str(CONFIG_FILE),
+            "ingest",
+            "stream",
+            "--trigger-seconds",
+            "1",
+        ],
         env={**os.environ, **env},
         start_new_session=True,
         stdout=subprocess.DEVNULL,
@@ -94,8 +112,11 @@ def test_sigkill_mid_run_then_restart_keeps_each_event_exactly_once(spark, tmp_p
     assert events.count() == len(expected)
     assert {r.message_id for r in events.select("message_id").collect()} == expected
     torn = (
-        spark.read.format("delta").load(lake.table_path("ops", "quarantine"))
-        .where("reason = 'malformed_json'").select("raw_payload").collect()
+        spark.read.format("delta")
+        .load(lake.table_path("ops", "quarantine"))
+        .where("reason = 'malformed_json'")
+        .select("raw_payload")
+        .collect()
     )
     assert sorted(r.raw_payload for r in torn) == sorted(
         '{"messageId": "torn-' + str(i) for i in range(SEGMENTS)

@@ -179,6 +179,12 @@ def test_files_are_split_into_bounded_parts(
     assert event_parts[0].name == "events-0001.jsonl" and len(event_parts) > 1
     assert all(len(p.read_text().splitlines()) <= 1000 for p in event_parts)
     assert len(small.event_lines()) == small.summary.events
+    # Regenerating with bigger parts leaves no stale parts of the older world behind.
+    monkeypatch.undo()
+    again = _generate(tmp_path, customers=300)
+    assert [p.name for p in again.source_files("pos")] == ["pos_transactions_0001.csv"]
+    assert len(list((again.world_dir / "events").iterdir())) == 1
+    assert _hashes(tmp_path) == _hashes(_generate(tmp_path / "fresh", customers=300).root)
 
 
 # -- shape of the landing files ---------------------------------------------------------------

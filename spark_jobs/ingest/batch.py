@@ -22,7 +22,7 @@ from lakecdp.config import ProjectConfig, SourceConfig
 from lakecdp.contracts.events import Reason
 from lakecdp.tables import is_delta_table, list_files, register_table
 from spark_jobs.ingest.source_rules import CORRUPT, SOURCE_FILE, raw_payload, split_source_rows
-from spark_jobs.quarantine import QUARANTINE_TABLE, to_quarantine
+from spark_jobs.quarantine import QUARANTINE_SCHEMA, QUARANTINE_TABLE, to_quarantine
 
 INGESTED_FILES_TABLE = ("ops", "ingested_files")
 SUFFIXES = {
@@ -66,19 +66,19 @@ class _FileProblem:
 
 
 def _known_files(
-    spark: SparkSession, config: ProjectConfig, source: str
-) -> dict[str, tuple[int, int]]:
+    spark: SparkSession, config: ProjectConfig
+) -> dict[tuple[str, str], tuple[int, int]]:
+    """(source, path) -> (size, mtime) of every file already ingested."""
     path = config.table_path(*INGESTED_FILES_TABLE)
     if not is_delta_table(spark, path):
         return {}
     rows = (
         spark.read.format("delta")
         .load(path)
-        .where(F.col("source") == source)
-        .select("file_path", "file_size", "file_mtime_ms")
+        .select("source", "file_path", "file_size", "file_mtime_ms")
         .collect()
     )
-    return {r.file_path: (r.file_size, r.file_mtime_ms) for r in rows}
+    return {(r.source, r.file_path): (r.file_size, r.file_mtime_ms) for r in rows}
 
 
 def _csv_header(spark: SparkSession, path: str) -> list[str]:
@@ -186,32 +186,71 @@ def _replace_rows(spark: SparkSession, df: DataFrame, path: str, predicate: str)
         df.write.format("delta").mode("append").save(path)
 
 
-def ingest_source(
-    spark: SparkSession, config: ProjectConfig, name: str, run_id: str
-) -> SourceResult:
-    source = config.sources[name]
-    result = SourceResult(name)
-    known = _known_files(spark, config, name)
-    listed = list_files(spark, config.source_path(name), SUFFIXES[source.format])
-    todo = [(p, size, mtime) for p, size, mtime in listed if known.get(p) != (size, mtime)]
-    result.files_skipped = len(listed) - len(todo)
-    result.files_new = len(todo)
-    if not todo:
-        return result
-    files = [p for p, _, _ in todo]
-    problems: list[_FileProblem] = []
+@dataclass
+class _SourceBatch:
+    """What one source contributes to a run; the shared ops tables are written once per run."""
+
+    result: SourceResult
+    files: list[str] = field(default_factory=list)
+    quarantine: DataFrame | None = None
+    records: list[tuple] = field(default_factory=list)
+    cached: DataFrame | None = None
+
+
+def _read(
+    spark: SparkSession, source: SourceConfig, files: list[str], problems: list[_FileProblem]
+) -> DataFrame | None:
     if source.format == "csv":
-        rows = _read_csv(spark, files, source, problems)
-    elif source.format == "jsonl":
-        rows = _read_jsonl(spark, files, source)
-    else:
-        rows = _read_parquet(spark, files, source, problems)
+        return _read_csv(spark, files, source, problems)
+    if source.format == "jsonl":
+        return _read_jsonl(spark, files, source)
+    return _read_parquet(spark, files, source, problems)
+
+
+def _problem_rows(
+    spark: SparkSession, name: str, problems: list[_FileProblem], run_id: str
+) -> DataFrame:
+    files = spark.createDataFrame(
+        [(p.path, p.reason, p.detail, p.payload) for p in problems],
+        "location string, reason string, detail string, payload string",
+    )
+    return to_quarantine(
+        files,
+        source=F.lit(name),
+        origin="batch",
+        location=F.col("location"),
+        reason=F.col("reason"),
+        detail=F.col("detail"),
+        raw_payload=F.col("payload"),
+        run_id=run_id,
+    )
+
+
+def ingest_source(
+    spark: SparkSession,
+    config: ProjectConfig,
+    name: str,
+    run_id: str,
+    known: dict[tuple[str, str], tuple[int, int]],
+) -> _SourceBatch:
+    """Write new files' usable rows to bronze.<name>; return refusals and file records."""
+    source = config.sources[name]
+    batch = _SourceBatch(SourceResult(name))
+    listed = list_files(spark, config.source_path(name), SUFFIXES[source.format])
+    todo = [(p, size, mtime) for p, size, mtime in listed if known.get((name, p)) != (size, mtime)]
+    batch.result.files_skipped = len(listed) - len(todo)
+    batch.result.files_new = len(todo)
+    if not todo:
+        return batch
+    batch.files = [p for p, _, _ in todo]
+    problems: list[_FileProblem] = []
+    rows = _read(spark, source, batch.files, problems)
 
     per_file: dict[str, tuple[int, int]] = {}
-    quarantine_path = config.table_path(*QUARANTINE_TABLE)
-    quarantine_frames: list[DataFrame] = []
+    refusals: list[DataFrame] = []
     if rows is not None:
         checked = split_source_rows(rows, name, source, config.markets).persist()
+        batch.cached = checked
         bronze = checked.where("_reason is null").select(
             *source.declared_columns,
             "_event_ts",
@@ -221,11 +260,12 @@ def ingest_source(
             F.current_timestamp().alias("_ingested_at"),
             F.lit(run_id).alias("_run_id"),
         )
-        readable = [f for f in files if f not in {p.path for p in problems}]
-        bronze_path = config.table_path("bronze", name)
-        _replace_rows(spark, bronze, bronze_path, _in_files(SOURCE_FILE, readable))
+        readable = [f for f in batch.files if f not in {p.path for p in problems}]
+        _replace_rows(
+            spark, bronze, config.table_path("bronze", name), _in_files(SOURCE_FILE, readable)
+        )
         register_table(spark, config, "bronze", name)
-        quarantine_frames.append(
+        refusals.append(
             to_quarantine(
                 checked.where("_reason is not null"),
                 source=F.lit(name),
@@ -238,57 +278,28 @@ def ingest_source(
             )
         )
         # Bounded: one row per (file, reason).
-        counts = checked.groupBy(SOURCE_FILE, "_reason").count().collect()
-        for row in counts:
+        for row in checked.groupBy(SOURCE_FILE, "_reason").count().collect():
             ok, bad = per_file.get(row[SOURCE_FILE], (0, 0))
             if row["_reason"] is None:
                 ok += row["count"]
             else:
                 bad += row["count"]
-                result.quarantined_by_reason[row["_reason"]] = (
-                    result.quarantined_by_reason.get(row["_reason"], 0) + row["count"]
-                )
+                reasons = batch.result.quarantined_by_reason
+                reasons[row["_reason"]] = reasons.get(row["_reason"], 0) + row["count"]
             per_file[row[SOURCE_FILE]] = (ok, bad)
     if problems:
-        quarantine_frames.append(
-            spark.createDataFrame(
-                [(p.path, p.reason, p.detail, p.payload) for p in problems],
-                "location string, reason string, detail string, payload string",
-            ).transform(
-                lambda d: to_quarantine(
-                    d,
-                    source=F.lit(name),
-                    origin="batch",
-                    location=F.col("location"),
-                    reason=F.col("reason"),
-                    detail=F.col("detail"),
-                    raw_payload=F.col("payload"),
-                    run_id=run_id,
-                )
-            )
-        )
+        refusals.append(_problem_rows(spark, name, problems, run_id))
         for problem in problems:
-            result.quarantined_by_reason[problem.reason] = (
-                result.quarantined_by_reason.get(problem.reason, 0) + 1
-            )
-    quarantined = _union(quarantine_frames)
-    if quarantined is not None:
-        _replace_rows(
-            spark,
-            quarantined,
-            quarantine_path,
-            f"origin = 'batch' and source = '{name}' and " + _in_files("location", files),
-        )
-        register_table(spark, config, *QUARANTINE_TABLE)
-    if rows is not None:
-        checked.unpersist()
+            reasons = batch.result.quarantined_by_reason
+            reasons[problem.reason] = reasons.get(problem.reason, 0) + 1
+            per_file[problem.path] = (0, 1)
+    batch.quarantine = _union(refusals)
 
     problem_by_path = {p.path: p for p in problems}
-    records = []
     for path, size, mtime in todo:
         problem = problem_by_path.get(path)
         ok, bad = per_file.get(path, (0, 0))
-        records.append(
+        batch.records.append(
             (
                 name,
                 path,
@@ -296,16 +307,15 @@ def ingest_source(
                 mtime,
                 "rejected" if problem else "ingested",
                 ok,
-                bad if not problem else 1,
+                bad,
                 f"{problem.reason}: {problem.detail}" if problem else None,
                 run_id,
             )
         )
-        result.rows_ingested += ok
-        result.rows_quarantined += bad if not problem else 1
-        result.files_rejected += 1 if problem else 0
-    _record_files(spark, config, spark.createDataFrame(records, INGESTED_FILES_SCHEMA))
-    return result
+        batch.result.rows_ingested += ok
+        batch.result.rows_quarantined += bad
+        batch.result.files_rejected += 1 if problem else 0
+    return batch
 
 
 def _record_files(spark: SparkSession, config: ProjectConfig, files: DataFrame) -> None:
@@ -328,6 +338,11 @@ def _record_files(spark: SparkSession, config: ProjectConfig, files: DataFrame) 
 def run_batch_ingest(
     spark: SparkSession, config: ProjectConfig, sources: list[str] | None = None
 ) -> list[SourceResult]:
+    """Ingest new files of `sources` (default: all declared) in one run.
+
+    Order makes reruns safe: bronze rows per source first, then one replace of the run's
+    quarantine rows, then the file records; whatever a crash interrupts is redone next run.
+    """
     names = sources or list(config.sources)
     unknown = [n for n in names if n not in config.sources]
     if unknown:
@@ -335,4 +350,26 @@ def run_batch_ingest(
             f"unknown source(s): {', '.join(unknown)}; declared: {', '.join(config.sources)}"
         )
     run_id = f"batch-{uuid.uuid4()}"
-    return [ingest_source(spark, config, name, run_id) for name in names]
+    known = _known_files(spark, config)
+    batches = [ingest_source(spark, config, name, run_id, known) for name in names]
+    try:
+        files = [f for b in batches for f in b.files]
+        quarantine_path = config.table_path(*QUARANTINE_TABLE)
+        refused = _union([b.quarantine for b in batches if b.quarantine is not None])
+        if files and (refused is not None or is_delta_table(spark, quarantine_path)):
+            # Replacing every file read this run also clears refusals of a file fixed since.
+            _replace_rows(
+                spark,
+                refused if refused is not None else spark.createDataFrame([], QUARANTINE_SCHEMA),
+                quarantine_path,
+                "origin = 'batch' and " + _in_files("location", files),
+            )
+            register_table(spark, config, *QUARANTINE_TABLE)
+        records = [r for b in batches for r in b.records]
+        if records:
+            _record_files(spark, config, spark.createDataFrame(records, INGESTED_FILES_SCHEMA))
+    finally:
+        for batch in batches:
+            if batch.cached is not None:
+                batch.cached.unpersist()
+    return [b.result for b in batches]

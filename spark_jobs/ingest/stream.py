@@ -2,8 +2,9 @@
 
 Exactly once, end to end: the file source's checkpoint records which segments each batch read;
 bronze.events gets only message ids it does not hold yet (a re-sent event is stored once), and
-every append carries txnAppId/txnVersion, so Delta skips a replayed batch id. A stream id kept in the checkpoint folder makes those
-txnAppIds unique to this checkpoint, so a reset checkpoint never skips new data.
+every append carries txnAppId/txnVersion, so Delta skips a replayed batch id. A stream id kept in
+the checkpoint folder makes those txnAppIds unique to this checkpoint, so a reset checkpoint
+never skips new data.
 """
 
 from __future__ import annotations
@@ -66,8 +67,8 @@ def append_new_events(
     """Append the events whose message id bronze does not hold yet, once per batch id.
 
     Equivalent to an insert-only MERGE on message_id for this table's single writer (the
-    checkpointed stream), at half the cost: an anti-join on the message_id column, then an
-    append that Delta skips if this batch id was already committed (a replay after a crash).
+    checkpointed stream): an anti-join on the message_id column, then an append that Delta
+    skips if this batch id was already committed (a replay after a crash).
     """
     path = config.table_path(*EVENTS_TABLE)
     if is_delta_table(spark, path):

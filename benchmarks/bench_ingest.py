@@ -99,8 +99,11 @@ def freshness(root: Path, port: int, events: int, rate: float, trigger: float) -
     batch_size = 50
     try:
         deadline = time.monotonic() + 180
-        while _logged(checkpoint, "offsets") == 0 and time.monotonic() < deadline:
-            time.sleep(0.5)  # the stream is up and watching before load starts
+        while not (checkpoint / "metadata").exists():
+            # The query writes its checkpoint metadata when it starts watching the landing zone.
+            if stream.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the stream did not start")
+            time.sleep(0.5)
         load = asyncio.run(
             open_loop(
                 f"http://127.0.0.1:{port}/v1/batch",

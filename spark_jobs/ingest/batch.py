@@ -88,22 +88,24 @@ def _csv_header(spark: SparkSession, path: str) -> list[str]:
     return next(csv.reader(io.StringIO(first[0].value.lstrip("\ufeff"))), [])
 
 
+def _missing_columns(path: str, source: SourceConfig, columns: list[str]) -> _FileProblem | None:
+    """A file without every declared column is refused whole, naming what it lacks."""
+    missing = [c for c in source.declared_columns if c not in columns]
+    if not missing:
+        return None
+    return _FileProblem(
+        path, Reason.MISSING_COLUMNS.value, f"missing: {', '.join(missing)}", ",".join(columns)
+    )
+
+
 def _read_csv(
     spark: SparkSession, files: list[str], source: SourceConfig, problems: list[_FileProblem]
 ) -> DataFrame | None:
     frames: list[DataFrame] = []
     for path in files:
         header = [h.strip() for h in _csv_header(spark, path)]
-        missing = [c for c in source.declared_columns if c not in header]
-        if missing:
-            problems.append(
-                _FileProblem(
-                    path,
-                    Reason.MISSING_COLUMNS.value,
-                    f"missing: {', '.join(missing)}",
-                    ",".join(header),
-                )
-            )
+        if problem := _missing_columns(path, source, header):
+            problems.append(problem)
             continue
         schema = StructType(
             [StructField(h, StringType()) for h in header] + [StructField(CORRUPT, StringType())]
@@ -143,16 +145,8 @@ def _read_parquet(
         except Exception as exc:
             problems.append(_FileProblem(path, Reason.UNREADABLE_FILE.value, str(exc)[:500], ""))
             continue
-        missing = [c for c in source.declared_columns if c not in df.columns]
-        if missing:
-            problems.append(
-                _FileProblem(
-                    path,
-                    Reason.MISSING_COLUMNS.value,
-                    f"missing: {', '.join(missing)}",
-                    ",".join(df.columns),
-                )
-            )
+        if problem := _missing_columns(path, source, df.columns):
+            problems.append(problem)
             continue
         frames.append(
             df.select(

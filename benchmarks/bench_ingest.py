@@ -82,7 +82,7 @@ def _logged(checkpoint: Path, log: str) -> int:
     return len(list(folder.glob("[0-9]*"))) if folder.exists() else 0
 
 
-def freshness(root: Path, port: int, events: int, rate: float, trigger: float) -> dict:
+def freshness(root: Path, port: int, events: int, rate: float, trigger: float, warmup: int) -> dict:
     env = {**_env(root, port), "LAKECDP_STREAM_TRIGGER_SECONDS": str(trigger)}
     os.environ.update(env)
     config = load_config(REPO / "lakecdp.yaml")
@@ -104,11 +104,24 @@ def freshness(root: Path, port: int, events: int, rate: float, trigger: float) -
             if stream.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the stream did not start")
             time.sleep(0.5)
+        url = f"http://127.0.0.1:{port}/v1/batch"
+        # Warm-up: a long-running stream pays JIT compilation and first-commit costs once;
+        # these events are reported apart ("cold") from the measured load ("steady").
+        asyncio.run(
+            open_loop(
+                url,
+                WRITE_KEY,
+                batch_bodies(batch_size, "warmup"),
+                requests=warmup // batch_size,
+                rate_per_s=rate / batch_size,
+                max_seconds=warmup / rate * 3,
+            )
+        )
         load = asyncio.run(
             open_loop(
-                f"http://127.0.0.1:{port}/v1/batch",
+                url,
                 WRITE_KEY,
-                batch_bodies(batch_size),
+                batch_bodies(batch_size, "measured"),
                 requests=events // batch_size,
                 rate_per_s=rate / batch_size,
                 max_seconds=events / rate * 3,
@@ -137,23 +150,34 @@ def freshness(root: Path, port: int, events: int, rate: float, trigger: float) -
     batches = spark.read.format("delta").load(config.table_path("ops", "stream_batches"))
     lag = bronze.join(
         batches.select(F.col("run_id").alias("_batch_id"), "committed_at"), "_batch_id"
+    ).withColumn(
+        "phase", F.when(F.col("message_id").startswith("warmup"), "cold").otherwise("steady")
     )
     seconds = F.unix_micros("committed_at") / 1e6 - F.unix_micros("received_at") / 1e6
-    stats = lag.agg(
-        F.count("*").alias("rows"),
-        F.percentile_approx(seconds, 0.5, 10000).alias("p50"),
-        F.percentile_approx(seconds, 0.95, 10000).alias("p95"),
-        F.max(seconds).alias("max"),
-    ).collect()[0]
+    by_phase = {
+        row.phase: row
+        for row in lag.groupBy("phase")
+        .agg(
+            F.count("*").alias("rows"),
+            F.percentile_approx(seconds, 0.5, 10000).alias("p50"),
+            F.percentile_approx(seconds, 0.95, 10000).alias("p95"),
+            F.max(seconds).alias("max"),
+        )
+        .collect()
+    }
+    stats, cold = by_phase["steady"], by_phase.get("cold")
     batch_stats = batches.agg(F.count("*").alias("n"), F.avg("accepted").alias("avg")).collect()[0]
     return {
         "load": load.summary(),
         "target_rate_events_per_s": rate,
-        "bronze_rows": stats.rows,
+        "bronze_rows": stats.rows,  # measured events in bronze (warm-up excluded)
         "bronze_distinct_message_ids": bronze.select("message_id").distinct().count(),
         "freshness_p50_s": round(stats.p50, 2),
         "freshness_p95_s": round(stats.p95, 2),
         "freshness_max_s": round(stats.max, 2),
+        "warmup_events": warmup,
+        "cold_freshness_p50_s": round(cold.p50, 2) if cold else None,
+        "cold_freshness_p95_s": round(cold.p95, 2) if cold else None,
         "micro_batches": batch_stats.n,
         "avg_events_per_batch": round(batch_stats.avg or 0, 1),
         "trigger_seconds": trigger,
@@ -177,6 +201,7 @@ def main() -> None:
     parser.add_argument("--trigger", type=float, default=5.0, help="micro-batch interval (s)")
     parser.add_argument("--batch-requests", type=int, default=4000)
     parser.add_argument("--track-requests", type=int, default=20000)
+    parser.add_argument("--warmup", type=int, default=50_000, help="events sent before measuring")
     parser.add_argument("--skip-freshness", action="store_true")
     args = parser.parse_args()
     uvloop.install()
@@ -188,7 +213,9 @@ def main() -> None:
         fresh = None
         if not args.skip_freshness:
             console.print(f"[bold]freshness[/bold]: {args.events:,} events at {args.rate:,.0f}/s")
-            fresh = freshness(work / "freshness", free_port(), args.events, args.rate, args.trigger)
+            fresh = freshness(
+                work / "freshness", free_port(), args.events, args.rate, args.trigger, args.warmup
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -219,9 +246,14 @@ def main() -> None:
         )
         table.add_row("open-loop p50 / p99 ms", f"{lo['p50_ms']} / {lo['p99_ms']}", "p99 <= 50")
         table.add_row(
-            "freshness p50 / p95 s",
+            "freshness p50 / p95 s (steady)",
             f"{fresh['freshness_p50_s']} / {fresh['freshness_p95_s']}",
             "p95 <= 30",
+        )
+        table.add_row(
+            f"freshness p50 / p95 s (cold: first {fresh['warmup_events']:,})",
+            f"{fresh['cold_freshness_p50_s']} / {fresh['cold_freshness_p95_s']}",
+            "",
         )
         table.add_row(
             "micro-batches (avg events)",

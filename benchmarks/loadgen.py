@@ -67,8 +67,9 @@ def track_event(run: str, n: int) -> dict:
     }
 
 
-def batch_bodies(batch_size: int) -> Callable[[], tuple[bytes, int]]:
-    run = uuid.uuid4().hex[:8]
+def batch_bodies(batch_size: int, run: str | None = None) -> Callable[[], tuple[bytes, int]]:
+    """Bodies of `batch_size` track events; message ids start with `run` (random by default)."""
+    run = run or uuid.uuid4().hex[:8]
     counter = itertools.count()
 
     def next_body() -> tuple[bytes, int]:

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from lakecdp.config import ConfigError, ProjectConfig, load_config
 
@@ -65,7 +66,16 @@ def generate(
             days=days,
             progress=advance,
         )
-    console.print(summary)
+    table = Table(title=f"world of {summary.customers:,} customers (seed {seed})")
+    table.add_column("what")
+    table.add_column("rows", justify="right")
+    table.add_row("events (lines)", f"{summary.events:,}")
+    for name, rows in summary.rows.items():
+        table.add_row(f"source {name}", f"{rows:,}")
+    for kind, count in sorted(summary.noise.items()):
+        table.add_row(f"noise: {kind}", f"{count:,}")
+    console.print(table)
+    console.print(f"events and ground truth in {target}; summary in {summary.paths['summary']}")
 
 
 def default_world_dir(cfg: ProjectConfig) -> Path:

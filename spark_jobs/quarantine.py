@@ -6,9 +6,11 @@ finds all refused data with one query, and replays it once fixed.
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType, TimestampType
+
+from lakecdp.tables import is_delta_table
 
 QUARANTINE_TABLE = ("ops", "quarantine")
 
@@ -23,6 +25,7 @@ QUARANTINE_SCHEMA = StructType(
         StructField("received_at", TimestampType()),
         StructField("quarantined_at", TimestampType(), nullable=False),
         StructField("run_id", StringType()),
+        StructField("record_key", StringType(), nullable=False),
     ]
 )
 
@@ -39,8 +42,12 @@ def to_quarantine(
     run_id: str,
     received_at: Column | None = None,
 ) -> DataFrame:
-    """Shape refused rows into the quarantine schema."""
-    return df.select(
+    """Shape refused rows into the quarantine schema.
+
+    `record_key` hashes what makes a refusal the same refusal (source, reason, payload), so a
+    client re-sending the same bad record is quarantined once.
+    """
+    shaped = df.select(
         source.cast("string").alias("source"),
         F.lit(origin).alias("origin"),
         location.cast("string").alias("location"),
@@ -53,3 +60,24 @@ def to_quarantine(
         F.current_timestamp().alias("quarantined_at"),
         F.lit(run_id).alias("run_id"),
     )
+    return shaped.withColumn(
+        "record_key",
+        F.sha2(
+            F.concat_ws(
+                "\u0000",
+                F.coalesce("source", F.lit("")),
+                "reason",
+                F.coalesce("raw_payload", F.lit("")),
+            ),
+            256,
+        ),
+    )
+
+
+def only_new_refusals(spark: SparkSession, refused: DataFrame, path: str) -> DataFrame:
+    """Drop refusals whose record_key is quarantined already (and repeats within `refused`)."""
+    refused = refused.dropDuplicates(["record_key"])
+    if not is_delta_table(spark, path):
+        return refused
+    known = spark.read.format("delta").load(path).select("record_key")
+    return refused.join(known, "record_key", "left_anti").select(*QUARANTINE_SCHEMA.fieldNames())

@@ -21,7 +21,7 @@ from pyspark.sql.types import StringType, StructField, StructType
 from lakecdp.config import ProjectConfig
 from lakecdp.tables import is_delta_table, path_exists, register_table
 from spark_jobs.ingest.event_rules import parse_event_lines, to_bronze_events
-from spark_jobs.quarantine import QUARANTINE_TABLE, to_quarantine
+from spark_jobs.quarantine import QUARANTINE_TABLE, only_new_refusals, to_quarantine
 
 EVENTS_TABLE = ("bronze", "events")
 BATCHES_TABLE = ("ops", "stream_batches")
@@ -129,9 +129,10 @@ def process_event_batch(
 
 
 def process_rejected_batch(
-    config: ProjectConfig, lines: DataFrame, batch_id: int, stream_id: str
+    spark: SparkSession, config: ProjectConfig, lines: DataFrame, batch_id: int, stream_id: str
 ) -> None:
-    """Records the collector refused (already with their reason) into ops.quarantine."""
+    """Records the collector refused (already with their reason) into ops.quarantine, once:
+    a client that re-sends the same bad record does not add a second row."""
     parsed = lines.where(F.trim("value") != "").withColumn(
         "r", F.from_json("value", REJECTED_SCHEMA)
     )
@@ -146,7 +147,8 @@ def process_rejected_batch(
         run_id=f"{stream_id}:{batch_id}",
         received_at=F.try_to_timestamp(F.col("r.receivedAt")),
     )
-    _append_once(refused, config.table_path(*QUARANTINE_TABLE), f"{stream_id}:q", batch_id)
+    path = config.table_path(*QUARANTINE_TABLE)
+    _append_once(only_new_refusals(spark, refused, path), path, f"{stream_id}:q", batch_id)
 
 
 def _landing_lines(spark: SparkSession, folder: str, max_files: int) -> DataFrame:
@@ -193,7 +195,7 @@ def start_streams(
         _landing_lines(spark, config.rejected_landing, max_files)
         .writeStream.queryName(REJECTED_QUERY)
         .option("checkpointLocation", config.checkpoint_path(REJECTED_QUERY))
-        .foreachBatch(lambda df, bid: process_rejected_batch(config, df, bid, rejected_id))
+        .foreachBatch(lambda df, bid: process_rejected_batch(spark, config, df, bid, rejected_id))
         .trigger(**trigger)
         .start()
     )

@@ -58,22 +58,19 @@ def test_events_are_deduplicated_and_bad_lines_quarantined(spark, spark_lake) ->
         ],
     )
     land(lake.events_landing, "seg-2.jsonl", [event("m2"), event("m3")])
-    land(
-        lake.rejected_landing,
-        "rej-1.jsonl",
-        [
-            json.dumps(
-                {
-                    "reason": "missing_event_name",
-                    "detail": "track needs an event name",
-                    "source": "app",
-                    "endpoint": "track",
-                    "receivedAt": "2026-10-01T10:00:00Z",
-                    "raw": "{}",
-                }
-            )
-        ],
+    refusal = json.dumps(
+        {
+            "reason": "missing_event_name",
+            "detail": "track needs an event name",
+            "source": "app",
+            "endpoint": "track",
+            "receivedAt": "2026-10-01T10:00:00Z",
+            "raw": "{}",
+        }
     )
+    # The client re-sent the same bad record: refused twice, quarantined once.
+    land(lake.rejected_landing, "rej-1.jsonl", [refusal])
+    land(lake.rejected_landing, "rej-2.jsonl", [refusal, refusal])
     run_streams(spark, lake, StreamOptions(available_now=True))
     assert message_ids(spark, lake) == ["m1", "m2", "m3"]
     assert quarantined(spark, lake) == [
@@ -112,3 +109,17 @@ def test_files_in_open_folder_are_not_read(spark, spark_lake) -> None:
     land(f"{lake.events_landing}/_open", "seg-2.jsonl", [event("m-open")])
     run_streams(spark, lake, StreamOptions(available_now=True))
     assert message_ids(spark, lake) == ["m1"]
+
+
+def test_resent_bad_record_is_quarantined_once_across_runs(spark, spark_lake) -> None:
+    lake = spark_lake
+    refusal = json.dumps({"reason": "malformed_json", "source": "web", "raw": '{"a": '})
+    land(lake.rejected_landing, "rej-1.jsonl", [refusal])
+    run_streams(spark, lake, StreamOptions(available_now=True))
+    land(lake.rejected_landing, "rej-2.jsonl", [refusal, refusal.replace("web", "app")])
+    run_streams(spark, lake, StreamOptions(available_now=True))
+    rows = spark.read.format("delta").load(lake.table_path("ops", "quarantine")).collect()
+    assert sorted((r.source, r.reason) for r in rows) == [
+        ("app", "malformed_json"),
+        ("web", "malformed_json"),
+    ]

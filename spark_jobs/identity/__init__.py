@@ -1,0 +1,1 @@
+"""Identity resolution: normalized identifiers, the identifier graph, stable customer ids."""

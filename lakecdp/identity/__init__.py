@@ -1,0 +1,1 @@
+"""Identity rules shared by the Spark pipeline and the standalone resolver."""

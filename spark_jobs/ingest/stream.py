@@ -26,6 +26,19 @@ from spark_jobs.quarantine import QUARANTINE_TABLE, only_new_refusals, to_quaran
 EVENTS_TABLE = ("bronze", "events")
 BATCHES_TABLE = ("ops", "stream_batches")
 EVENTS_QUERY = "bronze_events"
+EVENTS_STATS_COLUMNS = (
+    "message_id",
+    "type",
+    "event",
+    "user_id",
+    "anonymous_id",
+    "device_id",
+    "market",
+    "event_ts",
+    "received_at",
+    "event_date",
+    "_batch_id",
+)
 REJECTED_QUERY = "collector_rejections"
 
 REJECTED_SCHEMA = StructType(
@@ -74,6 +87,12 @@ def append_new_events(
     if is_delta_table(spark, path):
         known = spark.read.format("delta").load(path).select("message_id")
         events = events.join(known, "message_id", "left_anti")
+    else:
+        # Created with file statistics on the columns queries filter on, not on the long JSON
+        # texts (traits, properties, context) that Delta would otherwise profile on every write.
+        events.limit(0).write.format("delta").option(
+            "delta.dataSkippingStatsColumns", ",".join(EVENTS_STATS_COLUMNS)
+        ).save(path)
     _append_once(events, path, app_id, batch_id)
     register_table(spark, config, *EVENTS_TABLE)
 

@@ -9,6 +9,7 @@ is a configuration change, not code.
 from __future__ import annotations
 
 import os
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -145,6 +146,118 @@ class IdentifierTypeConfig(_Strict):
     kind: Literal[IDENTIFIER_KINDS] = "custom"  # type: ignore[valid-type]
     priority: int = Field(default=50, ge=0)
     max_per_profile: int | None = Field(default=None, ge=1)
+    hub_max_profiles: int | None = Field(
+        default=None, ge=1, description="overrides identity.hub_max_profiles for this type"
+    )
+
+
+PERSON_FIELDS = (
+    "first_name",
+    "last_name",
+    "full_name",
+    "date_of_birth",
+    "postcode",
+    "city",
+    "address",
+    "national_id",
+    "phone_suffix",
+)
+
+
+class ProbabilisticConfig(_Strict):
+    """Fellegi-Sunter matching on person traits for records no identifier links (Splink)."""
+
+    enabled: bool = True
+    threshold: float = Field(default=0.95, gt=0, lt=1)
+    seed: int = Field(default=7, ge=1, description="Splink's sampling seed (0 means unseeded)")
+
+
+EVENT_COLUMNS = ("user_id", "anonymous_id", "previous_id", "device_id", "group_id")
+EVENT_JSON_COLUMNS = ("traits", "context", "properties")
+
+
+class EventIdentityConfig(_Strict):
+    """Which fields of bronze.events are identifiers or person traits.
+
+    A field is a bronze.events column (`user_id`, `device_id`, ...) or a path into one of its JSON
+    columns (`traits.email`, `context.traits.phone`).
+    """
+
+    identifiers: dict[str, str] = Field(
+        default_factory=lambda: {
+            "user_id": "user_id",
+            "anonymous_id": "anonymous_id",
+            "previous_id": "anonymous_id",
+            "device_id": "device_id",
+            "traits.email": "email",
+            "traits.phone": "phone",
+        }
+    )
+    person: dict[str, str] = Field(
+        default_factory=lambda: {"first_name": "traits.firstName", "last_name": "traits.lastName"}
+    )
+
+    @field_validator("identifiers", "person")
+    @classmethod
+    def _fields_exist(cls, value: dict[str, str], info: Any) -> dict[str, str]:
+        fields = value if info.field_name == "identifiers" else {v: k for k, v in value.items()}
+        for field in fields:
+            root = field.split(".", 1)[0]
+            if field not in EVENT_COLUMNS and root not in EVENT_JSON_COLUMNS:
+                raise ValueError(
+                    f"{field!r} is neither an event column ({', '.join(EVENT_COLUMNS)}) nor a "
+                    f"path into {', '.join(EVENT_JSON_COLUMNS)}"
+                )
+        if info.field_name == "person":
+            unknown = sorted(set(value) - set(PERSON_FIELDS))
+            if unknown:
+                raise ValueError(f"unknown person field(s): {', '.join(unknown)}")
+        return value
+
+
+class IdentityConfig(_Strict):
+    """Guardrails and matching rules of identity resolution (see docs/identity.md)."""
+
+    email_provider_rules: bool = True
+    hub_max_profiles: int = Field(
+        default=5,
+        ge=1,
+        description="an identifier seen with identifiers of more than this many profiles is a hub",
+    )
+    max_cluster_size: int = Field(
+        default=200, ge=2, description="identifiers per profile above which a profile is flagged"
+    )
+    blocklist: dict[str, list[str]] = Field(
+        default_factory=dict, description="identifier type (or '*') -> placeholder values"
+    )
+    blocklist_patterns: dict[str, list[str]] = Field(
+        default_factory=dict, description="identifier type (or '*') -> regex on the normal form"
+    )
+    never_link: list[tuple[str, str]] = Field(
+        default_factory=list, description="pairs of 'type:value' never to be in one profile"
+    )
+    events: EventIdentityConfig = Field(default_factory=EventIdentityConfig)
+    probabilistic: ProbabilisticConfig = Field(default_factory=ProbabilisticConfig)
+
+    @field_validator("blocklist_patterns")
+    @classmethod
+    def _patterns_compile(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for id_type, patterns in value.items():
+            for pattern in patterns:
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise ValueError(f"{id_type}: invalid pattern {pattern!r}: {exc}") from None
+        return value
+
+    @field_validator("never_link")
+    @classmethod
+    def _pairs_are_typed(cls, value: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        for pair in value:
+            for ref in pair:
+                if ":" not in ref:
+                    raise ValueError(f"never_link entries are 'type:value', got {ref!r}")
+        return value
 
 
 class MarketConfig(_Strict):
@@ -167,10 +280,25 @@ class SourceConfig(_Strict):
     market: str | MarketColumn
     identifiers: dict[str, str] = Field(description="column -> identifier type")
     traits: list[str] = Field(default_factory=list)
+    person: dict[str, str] = Field(
+        default_factory=dict,
+        description="person field (first_name, date_of_birth, ...) -> column, for probabilistic "
+        "matching",
+    )
     columns: list[str] = Field(
         default_factory=list, description="other columns kept in bronze (amounts, items, ...)"
     )
     description: str = ""
+
+    @field_validator("person")
+    @classmethod
+    def _known_person_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(PERSON_FIELDS))
+        if unknown:
+            raise ValueError(
+                f"unknown person field(s) {', '.join(unknown)}; known: {', '.join(PERSON_FIELDS)}"
+            )
+        return value
 
     @field_validator("identifiers")
     @classmethod
@@ -190,6 +318,7 @@ class SourceConfig(_Strict):
             *market_col,
             *self.identifiers,
             *self.traits,
+            *self.person.values(),
             *self.columns,
         ]:
             if col not in cols:
@@ -218,6 +347,42 @@ class ProjectConfig(_Strict):
     identifier_types: dict[str, IdentifierTypeConfig] = Field(default_factory=dict)
     sources: dict[SourceName, SourceConfig] = Field(default_factory=dict)
     consent: ConsentConfig = Field(default_factory=ConsentConfig)
+    identity: IdentityConfig = Field(default_factory=IdentityConfig)
+
+    @model_validator(mode="after")
+    def _identity_rules_are_consistent(self) -> ProjectConfig:
+        known = set(self.identifier_types)
+        listing = ", ".join(sorted(known))
+        for section in ("blocklist", "blocklist_patterns"):
+            for id_type in getattr(self.identity, section):
+                if id_type != "*" and id_type not in known:
+                    raise ValueError(
+                        f"identity.{section}.{id_type}: unknown identifier type "
+                        f"(declared: {listing})"
+                    )
+        for field, id_type in self.identity.events.identifiers.items():
+            if id_type not in known:
+                raise ValueError(
+                    f"identity.events.identifiers.{field}: unknown identifier type {id_type!r} "
+                    f"(declared: {listing})"
+                )
+        for pair in self.identity.never_link:
+            for ref in pair:
+                id_type = ref.split(":", 1)[0]
+                if id_type not in known:
+                    raise ValueError(
+                        f"identity.never_link: {ref!r} has unknown identifier type {id_type!r} "
+                        f"(declared: {listing})"
+                    )
+        for name, spec in self.identifier_types.items():
+            limit = spec.max_per_profile
+            if limit is not None and limit > self.identity.max_cluster_size:
+                raise ValueError(
+                    f"identifier_types.{name}.max_per_profile: {limit} can never be reached, "
+                    f"profiles are capped at identity.max_cluster_size="
+                    f"{self.identity.max_cluster_size} identifiers"
+                )
+        return self
 
     @model_validator(mode="after")
     def _sources_are_consistent(self) -> ProjectConfig:

@@ -49,12 +49,24 @@ def _small_star(edges: DataFrame) -> DataFrame:
     )
 
 
+def _fingerprint(edges: DataFrame) -> tuple[int, int, int]:
+    """Count, xor and sum of edge hashes: equal fingerprints mean an unchanged edge set (a
+    collision needs two different sets to agree on all three), in one pass over cached data."""
+    h = F.xxhash64("u", "v")
+    row = edges.agg(
+        F.count("*"), F.bit_xor(h), F.sum(F.col("u").bitwiseAND(0) + (h.bitwiseAND(0xFFFFFFFF)))
+    ).first()
+    assert row is not None
+    return (int(row[0]), int(row[1] or 0), int(row[2] or 0))
+
+
 def connected_components(
     edges: DataFrame,
     nodes: DataFrame | None = None,
     *,
     checkpoint_every: int = 2,
     max_rounds: int = 100,
+    reliable_checkpoints: bool = False,
 ) -> ComponentsResult:
     """Label every node with the smallest node id of its component.
 
@@ -65,24 +77,28 @@ def connected_components(
         edges.select(F.col("src").cast("long").alias("u"), F.col("dst").cast("long").alias("v"))
         .where(F.col("u").isNotNull() & F.col("v").isNotNull() & (F.col("u") != F.col("v")))
         .distinct()
+        .localCheckpoint(eager=True)  # a short plan to grow from: analysis time grows with it
     )
+    seen = _fingerprint(current)
     rounds = 0
     while True:
         rounds += 1
         if rounds > max_rounds:
             raise RuntimeError(f"connected components did not converge in {max_rounds} rounds")
         following = _small_star(_large_star(current))
-        following = following.checkpoint() if rounds % checkpoint_every == 0 else following
-        following = following.persist()
+        # Each round starts from a materialized, lineage-free frame: plans (and their analysis
+        # time) stay the size of one round. Reliable checkpoints every few rounds on a cluster.
+        if reliable_checkpoints and rounds % checkpoint_every == 0:
+            following = following.persist().checkpoint(eager=True)
+        else:
+            following = following.localCheckpoint(eager=True)
         # Converged when a round changes no edge (the star around each component's minimum).
-        changed = (
-            following.exceptAll(current).limit(1).count()
-            + current.exceptAll(following).limit(1).count()
-        )
+        fingerprint = _fingerprint(following)
         current.unpersist()
         current = following
-        if changed == 0:
+        if fingerprint == seen:
             break
+        seen = fingerprint
     labelled = current.select(F.col("u").alias("node"), F.col("v").alias("component")).union(
         current.select(F.col("v").alias("node"), F.col("v").alias("component"))
     )

@@ -1,0 +1,92 @@
+"""Splitting a connected component that breaks a limit: strongest evidence binds first.
+
+A component that holds two user ids (limit one) or a configured "never link" pair is the graph
+saying two people were joined by something they share: the family phone, the home tablet. It is
+re-clustered here by a greedy, Kruskal-like pass: edges are taken strongest first
+(deterministic before probabilistic, more supporting records first, then higher identifier
+priority), and an edge that would give a cluster more identifiers of a type than its limit, or
+join a never-link pair, is refused. The shared identifier ends up with the person whose evidence
+for it is strongest; the other person keeps everything else.
+
+Components are small once hubs are removed, so this runs per component (in Spark, one
+`applyInPandas` group each) and only for components that break a rule.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Edge:
+    src: int
+    dst: int
+    deterministic: bool = True
+    probability: float = 1.0
+    records: int = 1
+
+
+def edge_order(
+    edge: Edge, priority: Mapping[int, int]
+) -> tuple[int, float, int, int, int, int, int]:
+    high = max(priority[edge.src], priority[edge.dst])
+    low = min(priority[edge.src], priority[edge.dst])
+    return (
+        0 if edge.deterministic else 1,
+        -edge.probability,
+        -edge.records,
+        -high,
+        -low,
+        min(edge.src, edge.dst),
+        max(edge.src, edge.dst),
+    )
+
+
+def split_component(
+    node_types: Mapping[int, str],
+    edges: Iterable[Edge],
+    priorities: Mapping[str, int],
+    limits: Mapping[str, int],
+    never_link: Iterable[tuple[int, int]] = (),
+) -> tuple[dict[int, int], Counter[str]]:
+    """Cluster label (smallest node of its cluster) per node, and refused edges by reason."""
+    parent = {node: node for node in node_types}
+    counts = {node: Counter({id_type: 1}) for node, id_type in node_types.items()}
+    members: dict[int, set[int]] = {node: {node} for node in node_types}
+    forbidden: dict[int, set[int]] = {}
+    for a, b in never_link:
+        if a in parent and b in parent:
+            forbidden.setdefault(a, set()).add(b)
+            forbidden.setdefault(b, set()).add(a)
+
+    def find(x: int) -> int:
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    priority = {node: priorities.get(t, 0) for node, t in node_types.items()}
+    refused: Counter[str] = Counter()
+    for edge in sorted(edges, key=lambda e: edge_order(e, priority)):
+        ra, rb = find(edge.src), find(edge.dst)
+        if ra == rb:
+            continue
+        merged = counts[ra] + counts[rb]
+        over = sorted(t for t, n in merged.items() if t in limits and n > limits[t])
+        if over:
+            refused.update(f"limit:{t}" for t in over)
+            continue
+        small, large = (ra, rb) if len(members[ra]) <= len(members[rb]) else (rb, ra)
+        if any(forbidden.get(n, set()) & members[large] for n in members[small]):
+            refused["never_link"] += 1
+            continue
+        parent[small] = large
+        counts[large] = merged
+        members[large] |= members.pop(small)
+        counts.pop(small)
+    labels = {root: min(nodes) for root, nodes in members.items()}
+    return {node: labels[find(node)] for node in node_types}, refused

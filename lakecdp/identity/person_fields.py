@@ -1,0 +1,277 @@
+"""Person traits (names, birth date, address, partial ids) normalized for probabilistic matching.
+
+Sources spell the same person differently: case, accents, honorifics, "Tan W." against
+"Wei Tan", dates in three orders, phones masked to their last digits. The matcher compares
+strings, so every spelling that carries the same information must become the same string,
+and anything that carries none (masked names, handles, half-dates) must become None: a None
+is ignored by the model, a junk value is evidence against a true match.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+PERSON_FIELDS = (
+    "first_name",
+    "last_name",
+    "full_name",
+    "date_of_birth",
+    "postcode",
+    "city",
+    "address",
+    "national_id",
+    "phone_suffix",
+)
+# What normalize_person_frame returns besides record_key and cluster: full_name is split.
+MATCH_FIELDS = (
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "postcode",
+    "city",
+    "address",
+    "national_id",
+    "phone_suffix",
+)
+
+# Titles and patronymic particles: present in one source and not another, so never evidence.
+NAME_STOPWORDS = frozenset(
+    {
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
+        "mdm",
+        "madam",
+        "dr",
+        "prof",
+        "sir",
+        "dato",
+        "datuk",
+        "haji",
+        "hajah",
+        "jr",
+        "sr",
+        "bin",
+        "binti",
+        "binte",
+        "bte",
+        "bt",
+    }
+)
+_SLASH_PARTICLES = re.compile(r"(?<!\S)(?:a/l|a/p|s/o|d/o)(?!\S)")
+_STOPWORDS = re.compile(
+    r"(?<!\S)(?:" + "|".join(sorted(NAME_STOPWORDS, key=len, reverse=True)) + r")(?!\S)"
+)
+_COMBINING = r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]"
+_APOSTROPHES = r"['\u2019`\u00b4]"
+# Letters NFKD does not decompose into a base letter and a mark.
+_LETTER_FOLDS = str.maketrans(
+    {"đ": "d", "ð": "d", "ø": "o", "ł": "l", "ß": "ss", "æ": "ae", "œ": "oe", "\u0131": "i"}
+)
+_HANDLE_TOKEN = r"(?<!\S)\S*[\d_]\S*(?!\S)"
+# (regex, strptime format) for the date layouts sources actually send; first match wins.
+_DATE_LAYOUTS = (
+    (r"^\d{4}-\d{1,2}-\d{1,2}(?:[ T].*)?$", "%Y-%m-%d"),
+    (r"^\d{4}/\d{1,2}/\d{1,2}$", "%Y/%m/%d"),
+    (r"^\d{1,2}/\d{1,2}/\d{4}$", "%d/%m/%Y"),
+    (r"^\d{1,2}-\d{1,2}-\d{4}$", "%d-%m-%Y"),
+    (r"^\d{8}$", "%Y%m%d"),
+)
+# Birth dates systems write when they do not know one; matching on them links strangers.
+PLACEHOLDER_DATES = frozenset({"1900-01-01", "1901-01-01"})
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """Object series of stripped strings, None for missing or blank."""
+    text = values.astype(object).where(values.notna(), None)
+    text = text.map(lambda v: None if v is None else str(v), na_action="ignore")
+    text = text.astype(object).str.strip()
+    return text.where(text.notna() & (text != ""), None)
+
+
+def _flag(values: pd.Series) -> pd.Series:
+    """A nullable str-accessor result as plain bools (missing is False)."""
+    return values.astype("boolean").fillna(False).astype(bool)
+
+
+def _empty_to_none(values: pd.Series) -> pd.Series:
+    values = values.astype(object)
+    return values.where(values.notna() & (values != ""), None)
+
+
+def _fold_text(values: pd.Series) -> pd.Series:
+    """Lower-case, strip accents and punctuation, collapse whitespace."""
+    text = values.str.lower().str.replace(_APOSTROPHES, "", regex=True)  # O'Brien = OBrien
+    text = text.str.normalize("NFKD").str.replace(_COMBINING, "", regex=True)
+    text = text.str.translate(_LETTER_FOLDS)
+    text = text.str.replace(r"[^\w\s]", " ", regex=True)
+    return text.str.split().str.join(" ")
+
+
+def _name_text(values: pd.Series) -> pd.Series:
+    """Folded name text; masked values None, handles, titles and particles removed."""
+    text = _as_text(values)
+    masked = _flag(text.str.contains("*", regex=False))
+    text = text.where(~masked, None).str.lower()
+    text = text.str.replace(_SLASH_PARTICLES, " ", regex=True)
+    text = _fold_text(text)
+    text = text.str.replace(_HANDLE_TOKEN, " ", regex=True)
+    text = text.str.replace(_STOPWORDS, " ", regex=True)
+    return text.str.split().str.join(" ")
+
+
+def normalize_name(values: pd.Series) -> pd.Series:
+    """Names as comparable tokens: no titles, particles, handles, masks or lone initials."""
+    text = _name_text(values)
+    # A lone initial ("J") scores as a mismatch against "john": better unknown.
+    return _empty_to_none(text.where(text.str.len() > 1, None))
+
+
+def _without(tokens: list[str], part: str) -> list[str] | None:
+    """`tokens` minus the contiguous run `part`, or None when `part` is not in them."""
+    run = part.split()
+    for start in range(len(tokens) - len(run) + 1):
+        if tokens[start : start + len(run)] == run:
+            return tokens[:start] + tokens[start + len(run) :]
+    return None
+
+
+def _split_tokens(
+    tokens: list[str], first: str | None, last: str | None
+) -> tuple[str | None, str | None]:
+    """(first, last) from full-name tokens, using a known half to place the other half."""
+    if last is not None and (rest := _without(tokens, last)) is not None:
+        return " ".join(t for t in rest if len(t) > 1) or None, last
+    if first is not None and (rest := _without(tokens, first)) is not None:
+        return first, " ".join(t for t in rest if len(t) > 1) or None
+    if len(tokens) == 1:
+        return (tokens[0] if len(tokens[0]) > 1 else None), None
+    if len(tokens[-1]) == 1:  # "Tan W." : surname then initial
+        return None, " ".join(tokens[:-1])
+    if len(tokens[0]) == 1:  # "W. Tan" : initial then surname
+        return None, " ".join(tokens[1:])
+    given = [t for t in tokens[:-1] if len(t) > 1]  # middle initials carry nothing
+    return " ".join(given) or None, tokens[-1]
+
+
+def split_full_name(
+    full_name: pd.Series,
+    first: pd.Series | None = None,
+    last: pd.Series | None = None,
+) -> tuple[pd.Series, pd.Series]:
+    """(first_name, last_name) from a full name; the last token is taken as the surname.
+
+    When one half is already known and appears in the full name ("Tan Wei" with surname
+    "tan"), the other half is what remains, which keeps surname-first names straight.
+    """
+    none = [None] * len(full_name)
+    firsts = none if first is None else first.tolist()
+    lasts = none if last is None else last.tolist()
+    parts = [
+        _split_tokens(tokens, given, family)
+        if isinstance(tokens, list) and tokens
+        else (None, None)
+        for tokens, given, family in zip(
+            _name_text(full_name).str.split(), firsts, lasts, strict=True
+        )
+    ]
+    first_out = pd.Series([p[0] for p in parts], index=full_name.index, dtype=object)
+    last_out = pd.Series([p[1] for p in parts], index=full_name.index, dtype=object)
+    return first_out, last_out
+
+
+def normalize_date_of_birth(values: pd.Series) -> pd.Series:
+    """ISO 'YYYY-MM-DD' from the common layouts; impossible, future or placeholder dates None."""
+    text = _as_text(values)
+    out = pd.Series(None, index=values.index, dtype=object)
+    pending = text.notna()
+    for pattern, layout in _DATE_LAYOUTS:
+        hit = pending & _flag(text.str.match(pattern))
+        if not hit.any():
+            continue
+        raw = text[hit]
+        if layout == "%Y-%m-%d":
+            raw = raw.str.split(r"[ T]", n=1, regex=True).str[0]
+        parsed = pd.to_datetime(raw, format=layout, errors="coerce")
+        out[hit] = parsed.dt.strftime("%Y-%m-%d").where(parsed.notna(), None)
+        pending &= ~hit
+    today = dt.date.today().isoformat()
+    usable = out.notna() & (out >= "1900-01-01") & (out <= today) & ~out.isin(PLACEHOLDER_DATES)
+    return out.where(usable, None).astype(object)
+
+
+def normalize_postcode(values: pd.Series) -> pd.Series:
+    """Upper-case, no whitespace: 'sw1a 1aa' and 'SW1A1AA' are the same postcode."""
+    text = _as_text(values).str.upper().str.replace(r"\s+", "", regex=True)
+    return _empty_to_none(text)
+
+
+def normalize_place(values: pd.Series) -> pd.Series:
+    """City or address text folded like names, without dropping any words."""
+    return _empty_to_none(_fold_text(_as_text(values)))
+
+
+def normalize_phone_suffix(values: pd.Series) -> pd.Series:
+    """Last four digits of whatever digits are present: masked phones keep only those."""
+    digits = _as_text(values).str.replace(r"\D", "", regex=True)
+    return digits.str[-4:].where(digits.str.len() >= 4, None).astype(object)
+
+
+def normalize_national_id(values: pd.Series) -> pd.Series:
+    """Upper-case alphanumerics; a masked id ('S****567D') is None, not a shorter id."""
+    text = _as_text(values)
+    masked = _flag(text.str.contains("*", regex=False))
+    text = text.where(~masked, None).str.upper().str.replace(r"[^0-9A-Z]", "", regex=True)
+    return _empty_to_none(text)
+
+
+def _per_unique(normalize: Callable[[pd.Series], pd.Series], values: pd.Series) -> pd.Series:
+    """Apply `normalize` once per distinct value: names, cities and dates repeat a lot, and
+    pandas string methods on object columns loop in Python."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    normalized = normalize(pd.Series(uniques, dtype=object)).to_numpy(dtype=object)
+    lookup = np.append(normalized, None)  # code -1 (missing) picks the trailing None
+    return pd.Series(lookup[codes], index=values.index, dtype=object)
+
+
+def normalize_person_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """record_key, cluster and every MATCH_FIELDS column, normalized; missing inputs are None.
+
+    Absent columns come back all-None so the matcher sees one shape whatever the source had;
+    it then leaves those fields out of the model. The input's index is kept.
+    """
+    if "record_key" not in df.columns:
+        raise ValueError("normalize_person_frame needs a 'record_key' column")
+    frame = df.reset_index(drop=True)  # positional work below; the caller's index is restored
+
+    def column(name: str) -> pd.Series:
+        if name in frame.columns:
+            return frame[name]
+        return pd.Series(None, index=frame.index, dtype=object)
+
+    out = pd.DataFrame(index=frame.index)
+    out["record_key"] = _as_text(frame["record_key"])
+    out["cluster"] = _as_text(column("cluster"))
+    first = _per_unique(normalize_name, column("first_name"))
+    last = _per_unique(normalize_name, column("last_name"))
+    if "full_name" in frame.columns:
+        todo = frame["full_name"].notna() & (first.isna() | last.isna())
+        split_first, split_last = split_full_name(frame["full_name"][todo], first[todo], last[todo])
+        first = first.where(first.notna(), split_first.reindex(frame.index))
+        last = last.where(last.notna(), split_last.reindex(frame.index))
+    out["first_name"] = _empty_to_none(first)
+    out["last_name"] = _empty_to_none(last)
+    out["date_of_birth"] = _per_unique(normalize_date_of_birth, column("date_of_birth"))
+    out["postcode"] = _per_unique(normalize_postcode, column("postcode"))
+    out["city"] = _per_unique(normalize_place, column("city"))
+    out["address"] = _per_unique(normalize_place, column("address"))
+    out["national_id"] = _per_unique(normalize_national_id, column("national_id"))
+    out["phone_suffix"] = _per_unique(normalize_phone_suffix, column("phone_suffix"))
+    out.index = df.index
+    return out

@@ -1,0 +1,234 @@
+"""From identifier graph to profiles: hubs out, connected components, limit-breaking splits.
+
+1. Hubs: an identifier seen with identifiers of more than K profiles (a store's phone typed at
+   the till for every walk-in) is excluded. "Profiles" are bounded from below without clustering:
+   an identifier seen with 37 loyalty ids, at most one per profile, touches at least 37 profiles.
+   The test only grows with new edges, so once a hub, always a hub, in full and incremental
+   runs alike.
+2. Connected components of what is left (large-star/small-star, `components.py`).
+3. Components that break a per-type limit or hold a never-link pair are re-clustered by the
+   greedy pass of `lakecdp.identity.constrained`, so a limit splits instead of over-merging.
+
+Every step depends only on a component's own nodes and edges (and its nodes' neighbour counts),
+which is what lets an incremental run recompute only the components new data touched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.types import LongType, StringType, StructField, StructType
+
+from lakecdp.identity.constrained import Edge, split_component
+from lakecdp.identity.rules import IdentityRules
+from spark_jobs.identity.components import connected_components
+from spark_jobs.identity.graph import DETERMINISTIC
+
+SPLIT_SCHEMA = StructType(
+    [
+        StructField("node", LongType()),
+        StructField("cluster", LongType()),
+        StructField("refused", StringType()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class ClusterResult:
+    assignments: DataFrame  # node, component, cluster
+    splits: DataFrame  # component, refused (e.g. "limit:user_id=3,never_link=1")
+    rounds: int
+
+
+def neighbour_counts(nodes: DataFrame, edges: DataFrame) -> DataFrame:
+    """node, nbr_type, neighbours: how many distinct identifiers of each type a node is seen with.
+
+    `edges` must hold every edge incident to the nodes of interest; `nodes` gives the types.
+    """
+    both = edges.select(F.col("src").alias("node"), F.col("dst").alias("nbr")).union(
+        edges.select(F.col("dst").alias("node"), F.col("src").alias("nbr"))
+    )
+    types = nodes.select(F.col("node").alias("nbr"), F.col("id_type").alias("nbr_type"))
+    return (
+        both.distinct()
+        .join(types, "nbr")
+        .groupBy("node", "nbr_type")
+        .agg(F.count("*").alias("neighbours"))
+    )
+
+
+def detect_hubs(nodes: DataFrame, edges: DataFrame, rules: IdentityRules) -> DataFrame:
+    """node, id_type, value, profiles, detail for every identifier that is a hub."""
+    limits = rules.limits
+    if not limits:
+        return (
+            nodes.select("node", "id_type", "value")
+            .limit(0)
+            .withColumns({"profiles": F.lit(0).cast("long"), "detail": F.lit("")})
+        )
+    limit_of = F.create_map(*[x for t, n in limits.items() for x in (F.lit(t), F.lit(n))])
+    hub_k = F.create_map(
+        *[x for t, r in rules.types.items() for x in (F.lit(t), F.lit(r.hub_max_profiles))]
+    )
+    counts = neighbour_counts(nodes, edges).where(F.col("nbr_type").isin(*limits))
+    bounded = counts.withColumn(
+        "profiles", F.ceil(F.col("neighbours") / limit_of[F.col("nbr_type")]).cast("long")
+    )
+    worst = bounded.groupBy("node").agg(
+        F.max_by(F.struct("profiles", "nbr_type", "neighbours"), "profiles").alias("w")
+    )
+    return (
+        worst.join(nodes.select("node", "id_type", "value"), "node")
+        .where(F.col("w.profiles") > hub_k[F.col("id_type")])
+        .select(
+            "node",
+            "id_type",
+            "value",
+            F.col("w.profiles").alias("profiles"),
+            F.format_string(
+                "seen with %d %s identifiers (at most %d per profile): at least %d profiles",
+                F.col("w.neighbours"),
+                F.col("w.nbr_type"),
+                limit_of[F.col("w.nbr_type")],
+                F.col("w.profiles"),
+            ).alias("detail"),
+        )
+    )
+
+
+def cluster_graph(
+    nodes: DataFrame,
+    edges: DataFrame,
+    rules: IdentityRules,
+    hubs: DataFrame,
+    never_link: DataFrame | None = None,
+) -> ClusterResult:
+    """Profiles for `nodes` (node, id_type) given `edges` (src, dst, kind, probability, records).
+
+    `hubs` (node) are left out entirely; `never_link` (a, b) pairs end in different profiles.
+    """
+    hub_nodes = hubs.select("node")
+    active = nodes.select("node", "id_type").join(hub_nodes, "node", "left_anti")
+    usable = (
+        edges.join(hub_nodes.withColumnRenamed("node", "src"), "src", "left_anti")
+        .join(hub_nodes.withColumnRenamed("node", "dst"), "dst", "left_anti")
+        .join(active.select(F.col("node").alias("src")), "src", "left_semi")
+        .join(active.select(F.col("node").alias("dst")), "dst", "left_semi")
+    )
+    support = usable.groupBy("src", "dst").agg(
+        F.max(F.col("kind") == DETERMINISTIC).alias("deterministic"),
+        F.max(F.coalesce("probability", F.lit(1.0))).alias("probability"),
+        F.sum(F.coalesce("records", F.lit(1))).cast("long").alias("records"),
+    )
+    cc = connected_components(support.select("src", "dst"), active.select("node"))
+    components = cc.components.join(active, "node").localCheckpoint(eager=True)
+
+    limits = rules.limits
+    over_limit = (
+        components.where(F.col("id_type").isin(*limits))
+        .groupBy("component", "id_type")
+        .count()
+        .where(
+            F.col("count")
+            > F.create_map(*[x for t, n in limits.items() for x in (F.lit(t), F.lit(n))])[
+                F.col("id_type")
+            ]
+        )
+        .select("component")
+        if limits
+        else components.select("component").limit(0)
+    )
+    pairs = None
+    violating = over_limit
+    if never_link is not None:
+        a = components.select(F.col("node").alias("a"), F.col("component").alias("ca"))
+        b = components.select(F.col("node").alias("b"), F.col("component").alias("cb"))
+        pairs = (
+            never_link.select("a", "b")
+            .join(a, "a")
+            .join(b, "b")
+            .where(F.col("ca") == F.col("cb"))
+            .select(F.col("ca").alias("component"), "a", "b")
+        )
+        violating = violating.union(pairs.select("component"))
+    violating = violating.distinct()
+
+    node_rows = components.join(violating, "component").select(
+        "component",
+        F.lit("n").alias("row"),
+        F.col("node").alias("a"),
+        F.lit(0).cast("long").alias("b"),
+        "id_type",
+        F.lit(False).alias("deterministic"),
+        F.lit(0.0).alias("probability"),
+        F.lit(0).cast("long").alias("records"),
+    )
+    comp_of = components.select(F.col("node").alias("src"), "component")
+    edge_rows = (
+        support.join(comp_of, "src")
+        .join(violating, "component")
+        .select(
+            "component",
+            F.lit("e").alias("row"),
+            F.col("src").alias("a"),
+            F.col("dst").alias("b"),
+            F.lit(None).cast("string").alias("id_type"),
+            "deterministic",
+            "probability",
+            "records",
+        )
+    )
+    rows = node_rows.unionByName(edge_rows)
+    if pairs is not None:
+        rows = rows.unionByName(
+            pairs.select(
+                "component",
+                F.lit("x").alias("row"),
+                "a",
+                "b",
+                F.lit(None).cast("string").alias("id_type"),
+                F.lit(False).alias("deterministic"),
+                F.lit(0.0).alias("probability"),
+                F.lit(0).cast("long").alias("records"),
+            )
+        )
+    priorities = rules.priorities
+
+    def _split(group: pd.DataFrame) -> pd.DataFrame:
+        node_part = group[group["row"] == "n"]
+        edge_part = group[group["row"] == "e"]
+        never = group[group["row"] == "x"]
+        labels, refused = split_component(
+            dict(zip(node_part["a"].astype("int64"), node_part["id_type"], strict=True)),
+            [
+                Edge(
+                    int(r.a), int(r.b), bool(r.deterministic), float(r.probability), int(r.records)
+                )
+                for r in edge_part.itertuples()
+            ],
+            priorities,
+            limits,
+            [(int(r.a), int(r.b)) for r in never.itertuples()],
+        )
+        reason = ",".join(f"{k}={v}" for k, v in sorted(refused.items()))
+        return pd.DataFrame(
+            {"node": list(labels), "cluster": list(labels.values()), "refused": reason},
+            columns=["node", "cluster", "refused"],
+        )
+
+    split = rows.groupBy("component").applyInPandas(_split, SPLIT_SCHEMA)
+    split = split.localCheckpoint(eager=True)
+    assignments = (
+        components.join(split.select("node", "cluster"), "node", "left")
+        .select("node", "component", F.coalesce("cluster", "component").alias("cluster"))
+        .localCheckpoint(eager=True)
+    )
+    splits = (
+        split.join(components.select("node", "component"), "node")
+        .groupBy("component")
+        .agg(F.first("refused").alias("refused"), F.countDistinct("cluster").alias("clusters"))
+    )
+    return ClusterResult(assignments, splits, cc.rounds)

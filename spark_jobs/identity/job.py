@@ -1,0 +1,589 @@
+"""`lakecdp identity run`: bronze -> identifier graph -> profiles with stable customer ids.
+
+Read (bronze rows ingested since the last run, or all with `--full`) -> normalize -> graph
+(observations, identifiers, edges) -> scope (every component new data touches; everything on a
+full run) -> hubs -> components -> limit splits -> probabilistic edges -> stable ids -> write.
+
+Tables (Delta, under the lakehouse root):
+- silver.identifier_observations  source, record_id, id_type, value, node (one row per sighting)
+- silver.identifiers              node, id_type, value, first/last seen, sources, status
+- silver.identity_edges           src, dst, rule, kind, probability, records, first/last seen
+- silver.id_map                   node, id_type, value, customer_id, component, updated_at
+- silver.customer_ids             every id ever issued: status, current_customer_id (retired
+                                  ids resolve through it), created/retired at
+- ops.identity_merges             merges and splits: old id -> id, when, why
+- ops.identity_exclusions         invalid, blocklisted and hub identifiers, limit splits
+- ops.identity_never_link         pairs that must never share a profile (`identity split`)
+- ops.identity_runs               one row per run: mode, watermarks, counts
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from lakecdp.config import ProjectConfig
+from lakecdp.identity.rules import IdentityRules
+from lakecdp.tables import is_delta_table, register_table
+from spark_jobs.identity.clustering import ClusterResult, cluster_graph, detect_hubs
+from spark_jobs.identity.graph import PROBABILISTIC, co_occurrence_edges, identifier_nodes
+from spark_jobs.identity.observations import (
+    node_id,
+    normalize_observations,
+    phone_regions,
+    raw_observations,
+)
+from spark_jobs.identity.stable_ids import assign_customer_ids
+
+log = logging.getLogger("lakecdp.identity")
+OBSERVATIONS = ("silver", "identifier_observations")
+IDENTIFIERS = ("silver", "identifiers")
+EDGES = ("silver", "identity_edges")
+ID_MAP = ("silver", "id_map")
+CUSTOMER_IDS = ("silver", "customer_ids")
+MERGES = ("ops", "identity_merges")
+EXCLUSIONS = ("ops", "identity_exclusions")
+NEVER_LINK = ("ops", "identity_never_link")
+RUNS = ("ops", "identity_runs")
+
+RUN_SCHEMA = (
+    "run_id string, mode string, started_at timestamp, finished_at timestamp, "
+    "watermarks string, stats string"
+)
+MERGE_SCHEMA = (
+    "run_id string, at timestamp, action string, old_customer_id string, customer_id string, "
+    "reason string"
+)
+EXCLUSION_SCHEMA = (
+    "run_id string, at timestamp, id_type string, value string, node long, reason string, "
+    "detail string, occurrences long"
+)
+NEVER_LINK_SCHEMA = "a string, b string, reason string, created_at timestamp"
+REGISTRY_SCHEMA = (
+    "customer_id string, status string, current_customer_id string, created_run string, "
+    "created_at timestamp, retired_at timestamp"
+)
+
+
+@dataclass
+class IdentityRunResult:
+    run_id: str
+    mode: str
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+class _Timer:
+    """Seconds per step, logged as the run goes and kept in the run's stats."""
+
+    def __init__(self, stats: dict[str, Any]) -> None:
+        self.steps: dict[str, float] = {}
+        stats["step_seconds"] = self.steps
+        self.last = time.monotonic()
+
+    def __call__(self, name: str) -> None:
+        now = time.monotonic()
+        self.steps[name] = round(now - self.last, 1)
+        self.last = now
+        log.info("identity: %s (%.1f s)", name, self.steps[name])
+
+
+class _Lake:
+    """Paths, reads and writes of the identity tables."""
+
+    def __init__(self, spark: SparkSession, config: ProjectConfig) -> None:
+        self.spark, self.config = spark, config
+
+    def path(self, table: tuple[str, str]) -> str:
+        return self.config.table_path(*table)
+
+    def exists(self, table: tuple[str, str]) -> bool:
+        return is_delta_table(self.spark, self.path(table))
+
+    def read(self, table: tuple[str, str], schema: str | None = None) -> DataFrame:
+        if self.exists(table):
+            return self.spark.read.format("delta").load(self.path(table))
+        if schema is None:
+            raise FileNotFoundError(f"{'.'.join(table)} does not exist yet")
+        return self.spark.createDataFrame([], schema)
+
+    def overwrite(self, df: DataFrame, table: tuple[str, str]) -> None:
+        (
+            df.write.format("delta")
+            .mode("overwrite")
+            .option("overwriteSchema", "true")
+            .save(self.path(table))
+        )
+        register_table(self.spark, self.config, *table)
+
+    def append(self, df: DataFrame, table: tuple[str, str]) -> None:
+        df.write.format("delta").mode("append").save(self.path(table))
+        register_table(self.spark, self.config, *table)
+
+    def merge(
+        self, df: DataFrame, table: tuple[str, str], keys: list[str], updates: dict[str, str]
+    ) -> None:
+        """Upsert on `keys`; `updates` are SQL expressions over `t` (target) and `s` (source)."""
+        if not self.exists(table):
+            self.overwrite(df, table)
+            return
+        cond = " and ".join(f"t.{k} = s.{k}" for k in keys)
+        builder = (
+            DeltaTable.forPath(self.spark, self.path(table)).alias("t").merge(df.alias("s"), cond)
+        )
+        if updates:
+            builder = builder.whenMatchedUpdate(set=updates)
+        builder.whenNotMatchedInsertAll().execute()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def run_identity(
+    spark: SparkSession,
+    config: ProjectConfig,
+    *,
+    full: bool = False,
+    probabilistic: bool | None = None,
+) -> IdentityRunResult:
+    """One identity run; incremental unless `full` or nothing has run before."""
+    started = _now()
+    clock = time.monotonic()
+    lake = _Lake(spark, config)
+    rules = IdentityRules.from_config(config)
+    last = None if full else _last_run(lake)
+    incremental = last is not None and lake.exists(ID_MAP)
+    run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    result = IdentityRunResult(run_id, "incremental" if incremental else "full")
+    stats = result.stats
+    step = _Timer(stats)
+    use_probabilistic = (
+        config.identity.probabilistic.enabled if probabilistic is None else probabilistic
+    )
+
+    raw, read = raw_observations(spark, config, last.watermarks if incremental and last else None)
+    marks = dict(last.watermarks) if last else {}
+    for table, rows in read.items():
+        latest = rows.agg(F.max("_ingested_at")).first()[0]  # type: ignore[index]
+        if latest is not None:
+            marks[table] = latest
+    if raw is None:
+        stats["note"] = "no bronze tables yet"
+        return result
+
+    # Earlier ids, pinned before anything is rewritten: stable ids are assigned against them.
+    previous_map = lake.read(ID_MAP).localCheckpoint(eager=True) if lake.exists(ID_MAP) else None
+    step("read previous id map")
+
+    normalized = normalize_observations(raw, rules, phone_regions(config)).localCheckpoint(
+        eager=True
+    )
+    valid = (
+        normalized.where(F.col("value").isNotNull())
+        .withColumn("node", node_id(F.col("id_type"), F.col("value")))
+        .groupBy("source", "record_id", "id_type", "value", "node")
+        .agg(F.min("record_ts").alias("record_ts"), F.first("market").alias("market"))
+    )
+    invalid = (
+        normalized.where(F.col("value").isNull())
+        .groupBy("id_type", "reason")
+        .agg(F.count("*").alias("occurrences"), F.first("raw_value").alias("value"))
+        .collect()
+    )
+    stats["observations_read"] = normalized.count()
+    stats["invalid_by_reason"] = {f"{r.id_type}:{r.reason}": r.occurrences for r in invalid}
+    step("read and normalize observations")
+    exclusions = [
+        (
+            run_id,
+            started,
+            r.id_type,
+            r.value,
+            None,
+            r.reason,
+            "example value; not matched",
+            r.occurrences,
+        )
+        for r in invalid
+    ]
+
+    # -- graph ------------------------------------------------------------------------------------
+    if incremental:
+        known = lake.read(OBSERVATIONS)
+        new_obs = valid.join(
+            known.select("source", "record_id", "node"),
+            ["source", "record_id", "node"],
+            "left_anti",
+        ).localCheckpoint(eager=True)
+        touched_records = new_obs.select("source", "record_id").distinct()
+        record_obs = (
+            known.join(touched_records, ["source", "record_id"])
+            .select(*valid.columns)
+            .unionByName(new_obs)
+        )
+        new_edges = co_occurrence_edges(record_obs, new=new_obs).localCheckpoint(eager=True)
+        stats["new_observations"] = new_obs.count()
+        stats["new_edges"] = new_edges.count()
+        lake.merge(
+            new_edges,
+            EDGES,
+            ["src", "dst", "rule"],
+            {
+                "records": "t.records + s.records",
+                "first_seen": "least(t.first_seen, s.first_seen)",
+                "last_seen": "greatest(t.last_seen, s.last_seen)",
+            },
+        )
+        lake.merge(
+            identifier_nodes(new_obs).withColumn("status", F.lit("active")),
+            IDENTIFIERS,
+            ["node"],
+            {
+                "first_seen": "least(t.first_seen, s.first_seen)",
+                "last_seen": "greatest(t.last_seen, s.last_seen)",
+                "sources": "array_sort(array_union(t.sources, s.sources))",
+                "records": "t.records + s.records",
+            },
+        )
+        lake.append(new_obs.select(*valid.columns), OBSERVATIONS)
+        touched: DataFrame | None = (
+            new_obs.select("node")
+            .union(new_edges.select(F.col("src").alias("node")))
+            .union(new_edges.select(F.col("dst").alias("node")))
+            .union(_never_link_nodes(lake, since=last.started if last else None))
+            .distinct()
+        )
+    else:
+        lake.overwrite(valid, OBSERVATIONS)
+        observations = lake.read(OBSERVATIONS)
+        lake.overwrite(co_occurrence_edges(observations), EDGES)
+        lake.overwrite(
+            identifier_nodes(observations).withColumn("status", F.lit("active")), IDENTIFIERS
+        )
+        touched = None
+    step("write graph")
+
+    identifiers = lake.read(IDENTIFIERS)
+    never = never_link_pairs(lake)
+    scope = _scope(identifiers, previous_map, touched)
+    if incremental and scope.limit(1).count() == 0:
+        stats["note"] = "no new identifiers or edges: nothing changed"
+        _finish(lake, result, started, marks, clock, exclusions)
+        return result
+
+    hubs = _hubs(lake, rules, identifiers, scope, incremental)
+    cluster = cluster_graph(
+        identifiers.join(scope, "node", "left_semi"),
+        _edges_within(lake.read(EDGES), scope),
+        rules,
+        hubs,
+        never,
+    )
+    step("deterministic clustering")
+    if use_probabilistic:
+        prob_edges = _probabilistic_edges(
+            spark, config, rules, lake, cluster, previous_map, scope, stats
+        )
+        step("probabilistic matching")
+        if prob_edges is not None:
+            lake.merge(
+                prob_edges,
+                EDGES,
+                ["src", "dst", "rule"],
+                {"probability": "s.probability", "last_seen": "s.last_seen"},
+            )
+            if incremental:
+                extra = prob_edges.select(F.col("src").alias("node")).union(
+                    prob_edges.select(F.col("dst").alias("node"))
+                )
+                scope = _scope(identifiers, previous_map, touched.union(extra))  # type: ignore[union-attr]
+                hubs = _hubs(lake, rules, identifiers, scope, incremental)
+            cluster = cluster_graph(
+                identifiers.join(scope, "node", "left_semi"),
+                _edges_within(lake.read(EDGES), scope),
+                rules,
+                hubs,
+                never,
+            )
+
+    # -- stable ids and writes ------------------------------------------------------------------
+    registry = lake.read(CUSTOMER_IDS, REGISTRY_SCHEMA)
+    prior = (
+        previous_map.join(scope, "node", "left_semi")
+        if previous_map is not None
+        else spark.createDataFrame([], "node long, customer_id string")
+    )
+    ids = assign_customer_ids(cluster.assignments, prior, registry, run_id)
+    step("stable ids")
+    id_rows = ids.id_map.join(identifiers.select("node", "id_type", "value"), "node").select(
+        "node",
+        "id_type",
+        "value",
+        "customer_id",
+        "component",
+        F.lit(started).alias("updated_at"),
+        F.lit(run_id).alias("run_id"),
+    )
+    changes = ids.changes.localCheckpoint(eager=True)
+    stats["changes"] = {r.action: r["count"] for r in changes.groupBy("action").count().collect()}
+    if incremental:
+        DeltaTable.forPath(spark, lake.path(ID_MAP)).alias("t").merge(
+            scope.alias("s"), "t.node = s.node"
+        ).whenMatchedDelete().execute()
+        lake.append(id_rows, ID_MAP)
+    else:
+        lake.overwrite(id_rows, ID_MAP)
+    _mark_hubs(lake, hubs)
+    _write_registry(lake, ids.new_ids, changes, run_id, started)
+    lake.append(
+        changes.select(
+            F.lit(run_id).alias("run_id"),
+            F.lit(started).alias("at"),
+            "action",
+            "old_customer_id",
+            "customer_id",
+            F.when(F.col("action") == "merge", F.lit("identifiers of both profiles now connect"))
+            .otherwise(F.lit("identifiers moved to another profile (limit, never-link or hub)"))
+            .alias("reason"),
+        ),
+        MERGES,
+    )
+    exclusions += [
+        (run_id, started, h.id_type, h.value, h.node, "hub", h.detail, h.profiles)
+        for h in hubs.where(F.col("detail").isNotNull()).collect()
+    ]
+    exclusions += [
+        (run_id, started, None, None, s.component, "limit_split", s.refused, s.clusters)
+        for s in cluster.splits.collect()
+    ]
+    stats["hubs"] = sum(1 for e in exclusions if e[5] == "hub")
+    stats["limit_splits"] = sum(1 for e in exclusions if e[5] == "limit_split")
+    stats["cc_rounds"] = cluster.rounds
+    stats["scope_identifiers"] = scope.count()
+    step("write id map, registry, history")
+    _finish(lake, result, started, marks, clock, exclusions)
+    return result
+
+
+@dataclass(frozen=True)
+class _LastRun:
+    started: datetime
+    watermarks: dict[str, datetime]
+
+
+def _last_run(lake: _Lake) -> _LastRun | None:
+    if not lake.exists(RUNS):
+        return None
+    rows = lake.read(RUNS).orderBy(F.desc("finished_at")).limit(1).collect()
+    if not rows:
+        return None
+    marks = {k: datetime.fromisoformat(v) for k, v in json.loads(rows[0].watermarks).items()}
+    return _LastRun(rows[0].started_at, marks)
+
+
+def _finish(
+    lake: _Lake,
+    result: IdentityRunResult,
+    started: datetime,
+    marks: dict[str, datetime],
+    clock: float,
+    exclusions: list[tuple[Any, ...]],
+) -> None:
+    if exclusions:
+        lake.append(lake.spark.createDataFrame(exclusions, EXCLUSION_SCHEMA), EXCLUSIONS)
+    result.stats["identifiers"] = lake.read(IDENTIFIERS).count()
+    result.stats["customers"] = lake.read(ID_MAP).select("customer_id").distinct().count()
+    result.stats["seconds"] = round(time.monotonic() - clock, 1)
+    row = (
+        result.run_id,
+        result.mode,
+        started,
+        _now(),
+        json.dumps({k: v.isoformat() for k, v in marks.items()}),
+        json.dumps(result.stats, default=str),
+    )
+    lake.append(lake.spark.createDataFrame([row], RUN_SCHEMA), RUNS)
+
+
+def _scope(
+    identifiers: DataFrame, previous_map: DataFrame | None, touched: DataFrame | None
+) -> DataFrame:
+    """Nodes to recluster: all on a full run; else every component new data touches."""
+    if touched is None or previous_map is None:
+        return identifiers.select("node").distinct().localCheckpoint(eager=True)
+    components = previous_map.join(touched, "node", "left_semi").select("component").distinct()
+    return (
+        previous_map.join(components, "component", "left_semi")
+        .select("node")
+        .union(touched)
+        .distinct()
+        .localCheckpoint(eager=True)
+    )
+
+
+def _edges_within(edges: DataFrame, scope: DataFrame) -> DataFrame:
+    return edges.join(scope.withColumnRenamed("node", "src"), "src", "left_semi").join(
+        scope.withColumnRenamed("node", "dst"), "dst", "left_semi"
+    )
+
+
+def _hubs(
+    lake: _Lake, rules: IdentityRules, identifiers: DataFrame, scope: DataFrame, incremental: bool
+) -> DataFrame:
+    """node, id_type, value, profiles, detail: hubs found now (detail set) or earlier (null)."""
+    edges = lake.read(EDGES)
+    incident = (
+        edges.join(scope.withColumnRenamed("node", "src"), "src", "left_semi")
+        .unionByName(edges.join(scope.withColumnRenamed("node", "dst"), "dst", "left_semi"))
+        .select("src", "dst")
+        .distinct()
+    )
+    found = detect_hubs(identifiers.select("node", "id_type", "value"), incident, rules).join(
+        scope, "node", "left_semi"
+    )
+    if not incremental:
+        return found.localCheckpoint(eager=True)
+    earlier = identifiers.where(F.col("status") == "hub").select(
+        "node",
+        "id_type",
+        "value",
+        F.lit(None).cast("long").alias("profiles"),
+        F.lit(None).cast("string").alias("detail"),
+    )
+    return (
+        found.join(earlier.select("node"), "node", "left_anti")
+        .unionByName(earlier)
+        .localCheckpoint(eager=True)
+    )
+
+
+def _mark_hubs(lake: _Lake, hubs: DataFrame) -> None:
+    DeltaTable.forPath(lake.spark, lake.path(IDENTIFIERS)).alias("t").merge(
+        hubs.select("node").alias("s"), "t.node = s.node"
+    ).whenMatchedUpdate(set={"status": "'hub'"}).execute()
+
+
+def _never_link_nodes(lake: _Lake, since: datetime | None) -> DataFrame:
+    if not lake.exists(NEVER_LINK):
+        return lake.spark.createDataFrame([], "node long")
+    added = lake.read(NEVER_LINK)
+    if since is not None:
+        added = added.where(F.col("created_at") >= F.lit(since))
+    nodes = added.select(F.col("a").alias("ref")).union(added.select(F.col("b").alias("ref")))
+    return nodes.select(_node_of_ref("ref").alias("node"))
+
+
+def _node_of_ref(column: str) -> Any:
+    return node_id(
+        F.substring_index(F.col(column), ":", 1),
+        F.expr(f"substring({column}, instr({column}, ':') + 1)"),
+    )
+
+
+def never_link_pairs(lake: _Lake) -> DataFrame:
+    """(a, b) node pairs from the configuration and from `identity split`."""
+    configured = [(a, b) for a, b in lake.config.identity.never_link]
+    pairs = lake.spark.createDataFrame(configured, "a string, b string")
+    if lake.exists(NEVER_LINK):
+        pairs = pairs.unionByName(lake.read(NEVER_LINK).select("a", "b"))
+    return pairs.select(_node_of_ref("a").alias("a"), _node_of_ref("b").alias("b")).distinct()
+
+
+def _write_registry(
+    lake: _Lake, new_ids: DataFrame, changes: DataFrame, run_id: str, at: datetime
+) -> None:
+    fresh = new_ids.select(
+        "customer_id",
+        F.lit("active").alias("status"),
+        F.col("customer_id").alias("current_customer_id"),
+        F.lit(run_id).alias("created_run"),
+        F.lit(at).alias("created_at"),
+        F.lit(None).cast("timestamp").alias("retired_at"),
+    )
+    lake.append(fresh, CUSTOMER_IDS)
+    merges = changes.where(F.col("action") == "merge").select("old_customer_id", "customer_id")
+    if merges.limit(1).count() == 0:
+        return
+    table = DeltaTable.forPath(lake.spark, lake.path(CUSTOMER_IDS))
+    # A retired id, and every id retired into it before, now resolve to the survivor.
+    table.alias("t").merge(
+        merges.alias("s"), "t.current_customer_id = s.old_customer_id"
+    ).whenMatchedUpdate(set={"current_customer_id": "s.customer_id"}).execute()
+    table.alias("t").merge(
+        merges.alias("s"), "t.customer_id = s.old_customer_id"
+    ).whenMatchedUpdate(set={"status": "'merged'", "retired_at": F.lit(at)}).execute()
+
+
+def _probabilistic_edges(
+    spark: SparkSession,
+    config: ProjectConfig,
+    rules: IdentityRules,
+    lake: _Lake,
+    cluster: ClusterResult,
+    previous_map: DataFrame | None,
+    scope: DataFrame,
+    stats: dict[str, Any],
+) -> DataFrame | None:
+    """Edges between the anchors of records Splink matches across deterministic profiles."""
+    from lakecdp.identity.person_fields import normalize_person_frame
+    from lakecdp.identity.person_matching import MatchSettings, match_people
+    from spark_jobs.identity.person_records import (
+        collapse_person_records,
+        raw_person_records,
+        record_anchors,
+    )
+
+    persons = raw_person_records(spark, config)
+    if persons is None:
+        return None
+    labels = cluster.assignments.select(
+        "node", F.concat(F.lit("k"), F.col("cluster")).alias("label")
+    )
+    if previous_map is not None:
+        outside = previous_map.join(scope, "node", "left_anti").select(
+            "node", F.col("customer_id").alias("label")
+        )
+        labels = labels.unionByName(outside)
+    anchors = record_anchors(lake.read(OBSERVATIONS), rules)
+    records = collapse_person_records(persons, anchors, labels)
+    if len(records) < 3:
+        return None
+    normalized = normalize_person_frame(records.drop(columns=["anchor"]))
+    settings = config.identity.probabilistic
+    match = match_people(
+        normalized, MatchSettings(threshold=settings.threshold, seed=settings.seed)
+    )
+    stats["probabilistic"] = {**match.stats, "person_records": len(records)}
+    if match.pairs.empty:
+        return None
+    anchor_of = dict(zip(records["record_key"], records["anchor"], strict=True))
+    at = _now()
+    rows = {}
+    for left, right, p in zip(
+        match.pairs["record_key_l"],
+        match.pairs["record_key_r"],
+        match.pairs["match_probability"],
+        strict=True,
+    ):
+        a, b = int(anchor_of[left]), int(anchor_of[right])
+        if a == b:
+            continue
+        key = (min(a, b), max(a, b))
+        rows[key] = max(rows.get(key, 0.0), float(p))
+    stats["probabilistic"]["edges"] = len(rows)
+    if not rows:
+        return None
+    return spark.createDataFrame(
+        [(a, b, PROBABILISTIC, PROBABILISTIC, p, 1, at, at) for (a, b), p in rows.items()],
+        "src long, dst long, rule string, kind string, probability double, records long, "
+        "first_seen timestamp, last_seen timestamp",
+    )

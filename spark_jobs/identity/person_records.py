@@ -1,0 +1,100 @@
+"""Person records for probabilistic matching: traits of each record, with its anchor identifier.
+
+A record's anchor is its highest-priority valid identifier: the node a probabilistic edge
+attaches to. Records that say the same thing about the same anchor (a CRM row re-sent with each
+edit, every login's identify call) are collapsed in Spark before anything reaches the driver,
+where Splink (DuckDB backend) compares what is left.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from lakecdp.config import PERSON_FIELDS, ProjectConfig
+from lakecdp.identity.rules import IdentityRules
+from spark_jobs.identity.observations import (
+    bronze_tables,
+    event_field,
+    read_bronze,
+    record_id_column,
+)
+
+
+def record_anchors(observations: DataFrame, rules: IdentityRules) -> DataFrame:
+    """source, record_id, anchor (node), phone: each record's strongest identifier (and phone)."""
+    priority = F.create_map(*[x for t, p in rules.priorities.items() for x in (F.lit(t), F.lit(p))])
+    phone_types = [n for n, r in rules.types.items() if r.kind == "phone"]
+    ranked = observations.withColumn("_p", priority[F.col("id_type")])
+    return ranked.groupBy("source", "record_id").agg(
+        F.max_by("node", F.struct(F.col("_p"), -F.col("node"))).alias("anchor"),
+        F.max(F.when(F.col("id_type").isin(*phone_types), F.col("value"))).alias("phone"),
+    )
+
+
+def _fields(mapping: dict[str, str], column: callable) -> list[Column]:  # type: ignore[valid-type]
+    return [
+        (column(mapping[f]).cast("string") if f in mapping else F.lit(None).cast("string")).alias(f)
+        for f in PERSON_FIELDS
+    ]
+
+
+def raw_person_records(spark: SparkSession, config: ProjectConfig) -> DataFrame | None:
+    """source, record_id and every person field (text or null), from all bronze tables."""
+    frames: list[DataFrame] = []
+    for table in bronze_tables(spark, config):
+        rows = read_bronze(spark, config, table, None)
+        if table == "events":
+            mapping = config.identity.events.person
+            if not mapping:
+                continue
+            frame = rows.select(
+                F.lit("events").alias("source"),
+                F.col("message_id").alias("record_id"),
+                *_fields(mapping, event_field),
+            )
+        else:
+            source = config.sources[table]
+            if not source.person:
+                continue
+            frame = rows.select(
+                F.lit(table).alias("source"),
+                record_id_column(source).alias("record_id"),
+                *_fields(source.person, F.col),
+            )
+        present = [F.col(f).isNotNull() for f in PERSON_FIELDS if f != "phone_suffix"]
+        if present:
+            cond = present[0]
+            for c in present[1:]:
+                cond = cond | c
+            frame = frame.where(cond)
+        frames.append(frame)
+    if not frames:
+        return None
+    out = frames[0]
+    for frame in frames[1:]:
+        out = out.unionByName(frame)
+    return out
+
+
+def collapse_person_records(
+    persons: DataFrame, anchors: DataFrame, labels: DataFrame
+) -> pd.DataFrame:
+    """One row per distinct (anchor, traits), keyed `source|record_id`, with its cluster label.
+
+    `labels` maps nodes to the label of the cluster they are in (node, label).
+    """
+    with_anchor = persons.join(anchors, ["source", "record_id"])
+    filled = with_anchor.withColumn(
+        "phone_suffix", F.coalesce("phone_suffix", F.substring("phone", -4, 4))
+    )
+    grouped = filled.groupBy("anchor", *PERSON_FIELDS).agg(
+        F.min(F.concat_ws("|", "source", "record_id")).alias("record_key")
+    )
+    labelled = grouped.join(
+        labels.select(F.col("node").alias("anchor"), F.col("label").alias("cluster")),
+        "anchor",
+        "left",
+    )
+    return labelled.select("record_key", "anchor", "cluster", *PERSON_FIELDS).toPandas()

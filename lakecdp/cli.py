@@ -17,7 +17,9 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 collect_app = typer.Typer(no_args_is_help=True, help="Segment-compatible event collector.")
 ingest_app = typer.Typer(no_args_is_help=True, help="Bronze ingestion (batch and micro-batch).")
 app.add_typer(collect_app, name="collect")
+identity_app = typer.Typer(no_args_is_help=True, help="Identity resolution (stable customer ids).")
 app.add_typer(ingest_app, name="ingest")
+app.add_typer(identity_app, name="identity")
 console = Console()
 
 ConfigOption = Annotated[
@@ -162,6 +164,203 @@ def ingest_stream(
     cfg = _config()
     spark = get_spark(cfg, "lakecdp-ingest-stream")
     run_streams(spark, cfg, StreamOptions(available_now, trigger_seconds, timeout))
+
+
+@identity_app.command("run")
+def identity_run(
+    full: Annotated[
+        bool, typer.Option("--full", help="Rebuild the graph from all of bronze.")
+    ] = False,
+    probabilistic: Annotated[
+        bool | None,
+        typer.Option("--probabilistic/--no-probabilistic", help="Override the configuration."),
+    ] = None,
+) -> None:
+    """Stitch bronze identifiers into profiles with stable customer ids (incremental by default)."""
+    from lakecdp.spark import get_spark
+    from spark_jobs.identity.job import run_identity
+
+    cfg = _config()
+    result = run_identity(
+        get_spark(cfg, "lakecdp-identity"), cfg, full=full, probabilistic=probabilistic
+    )
+    print_identity_run(result.mode, result.run_id, result.stats)
+
+
+def print_identity_run(mode: str, run_id: str, stats: dict) -> None:  # type: ignore[type-arg]
+    table = Table(title=f"identity run {run_id} ({mode})")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for key in (
+        "observations_read",
+        "new_observations",
+        "new_edges",
+        "scope_identifiers",
+        "identifiers",
+        "customers",
+        "hubs",
+        "limit_splits",
+        "cc_rounds",
+        "seconds",
+    ):
+        if key in stats:
+            table.add_row(
+                key.replace("_", " "),
+                f"{stats[key]:,}" if isinstance(stats[key], int) else str(stats[key]),
+            )
+    for action, count in sorted(stats.get("changes", {}).items()):
+        table.add_row(f"profiles {action}d", f"{count:,}")
+    for reason, count in sorted(stats.get("invalid_by_reason", {}).items()):
+        table.add_row(f"excluded {reason}", f"{count:,}")
+    prob = stats.get("probabilistic")
+    if prob:
+        table.add_row("probabilistic edges", f"{prob.get('edges', 0):,}")
+    if "note" in stats:
+        table.add_row("note", stats["note"])
+    console.print(table)
+
+
+@identity_app.command("report")
+def identity_report(
+    truth: Annotated[
+        Path | None, typer.Option(help="Ground-truth folder (default: the generated world's).")
+    ] = None,
+    baseline: Annotated[
+        bool, typer.Option("--baseline/--no-baseline", help="Also score deterministic-only.")
+    ] = True,
+    output: Annotated[Path | None, typer.Option(help="Write the report as JSON here.")] = None,
+) -> None:
+    """Profiles, guardrail hits and, against ground truth, pairwise precision and recall."""
+    import json
+
+    from lakecdp.spark import get_spark
+    from spark_jobs.identity.quality import identity_report as build_report
+
+    cfg = _config()
+    truth_dir = truth or default_world_dir(cfg) / "ground_truth"
+    if not (truth_dir / "records.csv").exists():
+        console.print(f"no ground truth in {truth_dir}: reporting without quality metrics")
+        truth_dir = None  # type: ignore[assignment]
+    report = build_report(
+        get_spark(cfg, "lakecdp-identity-report"), cfg, truth_dir, deterministic_baseline=baseline
+    )
+    print_identity_report(report)
+    target = output or Path(cfg.lakehouse.root) / "identity-report.json"
+    target.write_text(json.dumps(report, indent=2, default=str))
+    console.print(f"report written to {target}")
+
+
+def print_identity_report(report: dict) -> None:  # type: ignore[type-arg]
+    console.print(
+        f"{report['identifiers']:,} identifiers in {report['profiles']:,} profiles; "
+        f"guardrails: {report['guardrails']}; history: {report['merge_history']}"
+    )
+    for name in ("quality", "quality_deterministic_only"):
+        if name not in report:
+            continue
+        table = Table(title=name.replace("_", " "))
+        for col in (
+            "records",
+            "people",
+            "profiles",
+            "precision",
+            "recall",
+            "f1",
+            "over-merged people",
+            "under-merged people",
+        ):
+            table.add_column(col, justify="right")
+        table.add_column("scope")
+        for scope, m in report[name].items():
+            if scope == "identifiers_per_profile":
+                continue
+            table.add_row(
+                f"{m['records']:,}",
+                f"{m['people']:,}",
+                f"{m['profiles']:,}",
+                f"{m['precision']:.4f}",
+                f"{m['recall']:.4f}",
+                f"{m['f1']:.4f}",
+                f"{m['over_merged_people']:,}",
+                f"{m['under_merged_people']:,}",
+                scope,
+            )
+        console.print(table)
+        console.print(f"identifiers per profile: {report[name]['identifiers_per_profile']}")
+
+
+@identity_app.command("split")
+def identity_split(
+    first: Annotated[str, typer.Argument(help="TYPE:VALUE, e.g. email:ann@example.com")],
+    second: Annotated[str, typer.Argument(help="TYPE:VALUE that must never share its profile")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the merge history).")] = "manual split",
+) -> None:
+    """Undo an over-merge: the two identifiers never share a profile from the next run on."""
+    from lakecdp.spark import get_spark
+    from spark_jobs.identity.job import add_never_link
+
+    cfg = _config()
+    try:
+        a, b, holders = add_never_link(
+            get_spark(cfg, "lakecdp-identity-split"), cfg, first, second, reason
+        )
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    console.print(
+        f"never link {a} and {b} ({reason}); now in: "
+        f"{', '.join(sorted(set(holders))) or 'no profile'}"
+    )
+    console.print(
+        "the next `lakecdp identity run` splits them and records it in ops.identity_merges"
+    )
+
+
+@identity_app.command("resolve")
+def identity_resolve(
+    input_file: Annotated[Path, typer.Argument(help="CSV of person records (read as text).")],
+    id_column: Annotated[str, typer.Option("--id-column", help="The record id column.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where record_id,customer_id go.")],
+    mapping: Annotated[
+        list[str],
+        typer.Option("--map", help="COLUMN=TYPE: an identifier type or a person field (repeat)."),
+    ],
+    probabilistic: Annotated[
+        bool, typer.Option("--probabilistic", help="Also match on person fields.")
+    ] = False,
+    region: Annotated[
+        str | None, typer.Option(help="Country for phones without a country code.")
+    ] = None,
+    market_column: Annotated[
+        str | None, typer.Option(help="Column with each row's country.")
+    ] = None,
+) -> None:
+    """Resolve any CSV of person records with the pipeline's rules; writes record_id,customer_id."""
+    from lakecdp.spark import get_spark
+    from spark_jobs.identity.resolve import ResolveInputError, resolve_csv
+
+    cfg = _config()
+    started = time.monotonic()
+    try:
+        summary = resolve_csv(
+            get_spark(cfg, "lakecdp-identity-resolve"),
+            cfg,
+            input_file,
+            output,
+            id_column,
+            mapping,
+            region=region,
+            market_column=market_column,
+            probabilistic=probabilistic,
+        )
+    except ResolveInputError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    console.print(
+        f"{summary.records:,} records -> {summary.profiles:,} profiles in "
+        f"{time.monotonic() - started:.1f}s; hubs {summary.hubs}, limit splits "
+        f"{summary.limit_splits}, invalid {summary.invalid_by_reason}; written to {output}"
+    )
 
 
 @app.command()

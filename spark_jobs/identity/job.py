@@ -587,3 +587,54 @@ def _probabilistic_edges(
         "src long, dst long, rule string, kind string, probability double, records long, "
         "first_seen timestamp, last_seen timestamp",
     )
+
+
+def add_never_link(
+    spark: SparkSession, config: ProjectConfig, a: str, b: str, reason: str
+) -> tuple[str, str, list[str]]:
+    """Record that identifiers `a` and `b` ('type:raw value') must never share a profile.
+
+    Values are normalized with the pipeline's rules; the next run splits any profile holding
+    both and records the split in ops.identity_merges. Returns the two normal forms and the
+    customer ids that currently hold them.
+    """
+    rules = IdentityRules.from_config(config)
+    refs = []
+    for ref in (a, b):
+        id_type, sep, raw = ref.partition(":")
+        if not sep or not raw:
+            raise ValueError(f"expected TYPE:VALUE, got {ref!r}")
+        region = (
+            next(iter(phone_regions(config).values()), None) if len(config.markets) == 1 else None
+        )
+        normal = rules.normalize(id_type, raw, region)
+        if normal.value is None:
+            raise ValueError(f"{ref}: not a usable {id_type} ({normal.reason})")
+        refs.append(f"{id_type}:{normal.value}")
+    lake = _Lake(spark, config)
+    row = spark.createDataFrame([(refs[0], refs[1], reason, _now())], NEVER_LINK_SCHEMA)
+    lake.append(row, NEVER_LINK)
+    holders: list[str] = []
+    if lake.exists(ID_MAP):
+        id_map = lake.read(ID_MAP)
+        for ref in refs:
+            id_type, _, value = ref.partition(":")
+            holders += [
+                r.customer_id
+                for r in id_map.where((F.col("id_type") == id_type) & (F.col("value") == value))
+                .select("customer_id")
+                .collect()
+            ]
+    return refs[0], refs[1], holders
+
+
+def resolve_customer_id(spark: SparkSession, config: ProjectConfig, customer_id: str) -> str | None:
+    """The current id of `customer_id` (itself when active, the survivor when it was merged)."""
+    lake = _Lake(spark, config)
+    rows = (
+        lake.read(CUSTOMER_IDS, REGISTRY_SCHEMA)
+        .where(F.col("customer_id") == customer_id)
+        .select("current_customer_id")
+        .collect()
+    )
+    return rows[0].current_customer_id if rows else None

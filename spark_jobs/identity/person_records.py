@@ -89,8 +89,14 @@ def collapse_person_records(
     filled = with_anchor.withColumn(
         "phone_suffix", F.coalesce("phone_suffix", F.substring("phone", -4, 4))
     )
+    # A record re-sent with other traits (a CRM edit) is one group per version: the key carries
+    # a hash of the traits so it stays unique.
     grouped = filled.groupBy("anchor", *PERSON_FIELDS).agg(
-        F.min(F.concat_ws("|", "source", "record_id")).alias("record_key")
+        F.concat(
+            F.min(F.concat_ws("|", "source", "record_id")),
+            F.lit("#"),
+            F.xxhash64("anchor", *PERSON_FIELDS).cast("string"),
+        ).alias("record_key")
     )
     labelled = grouped.join(
         labels.select(F.col("node").alias("anchor"), F.col("label").alias("cluster")),

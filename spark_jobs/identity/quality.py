@@ -39,7 +39,9 @@ def truth_items(spark: SparkSession, config: ProjectConfig, truth_dir: Path) -> 
     events = (
         spark.read.option("header", True)
         .csv(str(truth_dir / "events.csv"))
-        .select(F.lit("events").alias("source"), F.col("message_id").alias("record_id"), "person_id")
+        .select(
+            F.lit("events").alias("source"), F.col("message_id").alias("record_id"), "person_id"
+        )
     )
     truth = records.select("source", "record_id", "person_id").unionByName(events).distinct()
     ingested = []
@@ -120,9 +122,11 @@ def evaluate(
     """Metrics for a node -> label assignment (`labels`: node, label), overall and per kind."""
     rules = IdentityRules.from_config(config)
     predicted = record_labels(observations, labels, rules)
-    items = truth_items(spark, config, truth_dir).join(
-        predicted, ["source", "record_id"], "left"
-    ).persist()
+    items = (
+        truth_items(spark, config, truth_dir)
+        .join(predicted, ["source", "record_id"], "left")
+        .persist()
+    )
     report = {
         "all": pairwise_metrics(items),
         "file_records": pairwise_metrics(items.where(F.col("source") != "events")),
@@ -130,4 +134,55 @@ def evaluate(
         "identifiers_per_profile": size_distribution(labels),
     }
     items.unpersist()
+    return report
+
+
+def identity_report(
+    spark: SparkSession,
+    config: ProjectConfig,
+    truth_dir: Path | None,
+    *,
+    deterministic_baseline: bool = True,
+) -> dict[str, Any]:
+    """The state of identity: profiles, guardrail hits of the last run and, with ground truth,
+    quality of the current id map and of deterministic matching alone."""
+    from spark_jobs.identity.clustering import cluster_graph, detect_hubs
+    from spark_jobs.identity.graph import DETERMINISTIC
+
+    def table(layer: str, name: str) -> DataFrame:
+        return spark.read.format("delta").load(config.table_path(layer, name))
+
+    id_map = table("silver", "id_map")
+    observations = table("silver", "identifier_observations")
+    runs = table("ops", "identity_runs").orderBy(F.desc("finished_at"))
+    last = runs.first()
+    exclusions = table("ops", "identity_exclusions")
+    report: dict[str, Any] = {
+        "last_run": {"run_id": last.run_id, "mode": last.mode} if last else None,
+        "identifiers": id_map.count(),
+        "profiles": id_map.select("customer_id").distinct().count(),
+        "guardrails": {
+            r.reason: int(r.n)
+            for r in exclusions.where(F.col("run_id") == (last.run_id if last else ""))
+            .groupBy("reason")
+            .agg(F.sum("occurrences").alias("n"))
+            .collect()
+        },
+        "merge_history": {
+            r.action: r["count"]
+            for r in table("ops", "identity_merges").groupBy("action").count().collect()
+        },
+    }
+    if truth_dir is None:
+        return report
+    labels = id_map.select("node", F.col("customer_id").alias("label"))
+    report["quality"] = evaluate(spark, config, truth_dir, labels, observations)
+    if deterministic_baseline:
+        rules = IdentityRules.from_config(config)
+        identifiers = table("silver", "identifiers")
+        edges = table("silver", "identity_edges").where(F.col("kind") == DETERMINISTIC)
+        hubs = detect_hubs(identifiers, edges, rules).localCheckpoint(eager=True)
+        result = cluster_graph(identifiers, edges, rules, hubs)
+        det = result.assignments.select("node", F.col("cluster").alias("label"))
+        report["quality_deterministic_only"] = evaluate(spark, config, truth_dir, det, observations)
     return report

@@ -1,0 +1,267 @@
+"""`lakecdp identity resolve`: the pipeline's identity rules on any CSV of person records.
+
+Users judge identity resolution on their own labelled data, so this reads any CSV (every column
+as text), maps columns to identifier types or person fields, and clusters the rows with exactly
+the pipeline's pieces: the configured normalizers and blocklists, the co-occurrence graph, hub
+detection, connected components, limit splits and Splink matching. Each row is also a node of
+its own (type `_record`), so rows without any identifier still get a profile and probabilistic
+matches link rows, not values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from lakecdp.config import PERSON_FIELDS, ProjectConfig
+from lakecdp.identity.rules import RECORD_TYPE, IdentityRules
+from spark_jobs.identity.clustering import cluster_graph, detect_hubs
+from spark_jobs.identity.graph import PROBABILISTIC, co_occurrence_edges
+from spark_jobs.identity.observations import node_id, normalize_observations, phone_regions
+
+SOURCE = "input"
+
+
+class ResolveInputError(ValueError):
+    """The CSV or the column mapping cannot be used; the message says which column and why."""
+
+
+@dataclass
+class ResolveSummary:
+    records: int = 0
+    profiles: int = 0
+    invalid_by_reason: dict[str, int] = field(default_factory=dict)
+    hubs: int = 0
+    limit_splits: int = 0
+    probabilistic: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_mapping(pairs: list[str], rules: IdentityRules) -> tuple[dict[str, str], dict[str, str]]:
+    """`COLUMN=TYPE` pairs -> (column -> identifier type, person field -> column)."""
+    identifiers: dict[str, str] = {}
+    person: dict[str, str] = {}
+    for pair in pairs:
+        column, sep, target = pair.partition("=")
+        if not sep or not column or not target:
+            raise ResolveInputError(f"--map expects COLUMN=TYPE, got {pair!r}")
+        if target in rules.types and target != RECORD_TYPE:
+            identifiers[column] = target
+        elif target in PERSON_FIELDS:
+            person[target] = column
+        else:
+            known = sorted(t for t in rules.types if t != RECORD_TYPE)
+            raise ResolveInputError(
+                f"--map {pair}: {target!r} is neither an identifier type ({', '.join(known)}) "
+                f"nor a person field ({', '.join(PERSON_FIELDS)})"
+            )
+    return identifiers, person
+
+
+def read_input(spark: SparkSession, path: Path, columns: list[str]) -> DataFrame:
+    if not path.exists():
+        raise ResolveInputError(f"input file not found: {path}")
+    df = (
+        spark.read.option("header", True)
+        .option("inferSchema", False)
+        .option("multiLine", True)
+        .option("escape", '"')
+        .csv(str(path))
+    )
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ResolveInputError(
+            f"{path}: no column(s) {', '.join(missing)}; the file has: {', '.join(df.columns)}"
+        )
+    return df
+
+
+def resolve_records(
+    spark: SparkSession,
+    config: ProjectConfig,
+    rows: DataFrame,
+    id_column: str,
+    identifiers: dict[str, str],
+    person: dict[str, str],
+    *,
+    region: str | None = None,
+    market_column: str | None = None,
+    probabilistic: bool = False,
+) -> tuple[DataFrame, ResolveSummary]:
+    """record_id, customer_id for every row of `rows` (all text columns)."""
+    rules = IdentityRules.from_config(config, with_record_type=True)
+    summary = ResolveSummary()
+    market = F.col(market_column) if market_column else F.lit(region)
+    base = rows.select(
+        F.trim(F.col(id_column)).alias("record_id"),
+        F.upper(market).alias("market"),
+        *[F.col(c).alias(f"__id_{i}") for i, c in enumerate(identifiers)],
+        *[F.col(c).alias(f) for f, c in person.items()],
+    ).where(F.col("record_id").isNotNull() & (F.col("record_id") != ""))
+    stacked = F.explode(
+        F.array(
+            F.struct(F.lit(RECORD_TYPE).alias("id_type"), F.col("record_id").alias("raw")),
+            *[
+                F.struct(F.lit(t).alias("id_type"), F.col(f"__id_{i}").alias("raw"))
+                for i, t in enumerate(identifiers.values())
+            ],
+        )
+    ).alias("i")
+    observations = base.select("record_id", "market", stacked).select(
+        F.lit(SOURCE).alias("source"),
+        "record_id",
+        F.lit(None).cast("timestamp").alias("record_ts"),
+        "market",
+        F.col("i.id_type").alias("id_type"),
+        F.col("i.raw").alias("raw_value"),
+    ).where(F.col("raw_value").isNotNull() & (F.trim("raw_value") != ""))
+    regions = {**phone_regions(config), **({region.upper(): region.upper()} if region else {})}
+    normalized = normalize_observations(observations, rules, regions).localCheckpoint(eager=True)
+    summary.invalid_by_reason = {
+        f"{r.id_type}:{r.reason}": r["count"]
+        for r in normalized.where("value is null").groupBy("id_type", "reason").count().collect()
+    }
+    valid = (
+        normalized.where("value is not null")
+        .withColumn("node", node_id(F.col("id_type"), F.col("value")))
+        .localCheckpoint(eager=True)
+    )
+    nodes = valid.select("node", "id_type", "value").distinct().localCheckpoint(eager=True)
+    edges = co_occurrence_edges(valid).localCheckpoint(eager=True)
+    hubs = detect_hubs(nodes, edges, rules).localCheckpoint(eager=True)
+    summary.hubs = hubs.count()
+    cluster = cluster_graph(nodes, edges, rules, hubs)
+    record_nodes = valid.where(F.col("id_type") == RECORD_TYPE).select("record_id", "node")
+
+    if probabilistic and person:
+        prob_edges = _probabilistic_edges(
+            spark, config, base, valid, record_nodes, cluster.assignments, person, summary
+        )
+        if prob_edges is not None:
+            edges = edges.unionByName(prob_edges)
+            cluster = cluster_graph(nodes, edges, rules, hubs)
+    summary.limit_splits = cluster.splits.count()
+    result = (
+        record_nodes.join(cluster.assignments, "node")
+        .select(
+            "record_id", F.concat(F.lit("c"), F.col("cluster").cast("string")).alias("customer_id")
+        )
+        .distinct()
+    )
+    summary.records = result.count()
+    summary.profiles = result.select("customer_id").distinct().count()
+    return result, summary
+
+
+def _probabilistic_edges(
+    spark: SparkSession,
+    config: ProjectConfig,
+    base: DataFrame,
+    valid: DataFrame,
+    record_nodes: DataFrame,
+    assignments: DataFrame,
+    person: dict[str, str],
+    summary: ResolveSummary,
+) -> DataFrame | None:
+    from lakecdp.identity.person_fields import normalize_person_frame
+    from lakecdp.identity.person_matching import MatchSettings, match_people
+
+    rules = IdentityRules.from_config(config, with_record_type=True)
+    phone_types = [n for n, r in rules.types.items() if r.kind == "phone"]
+    phones = (
+        valid.where(F.col("id_type").isin(*phone_types))
+        .groupBy("record_id")
+        .agg(F.max("value").alias("phone"))
+    )
+    fields = [
+        (F.col(f) if f in person else F.lit(None).cast("string")).alias(f) for f in PERSON_FIELDS
+    ]
+    frame = (
+        base.select("record_id", *fields)
+        .dropDuplicates(["record_id"])
+        .join(phones, "record_id", "left")
+        .withColumn("phone_suffix", F.coalesce("phone_suffix", F.substring("phone", -4, 4)))
+        .join(record_nodes, "record_id")
+        .join(assignments.select("node", "cluster"), "node")
+        .select(
+            F.col("record_id").alias("record_key"),
+            F.col("cluster").cast("string").alias("cluster"),
+            *PERSON_FIELDS,
+        )
+        .toPandas()
+    )
+    if len(frame) < 3:
+        return None
+    settings = config.identity.probabilistic
+    match = match_people(
+        normalize_person_frame(frame),
+        MatchSettings(threshold=settings.threshold, seed=settings.seed),
+    )
+    summary.probabilistic = dict(match.stats)
+    if match.pairs.empty:
+        return None
+    pairs = spark.createDataFrame(
+        match.pairs[["record_key_l", "record_key_r", "match_probability"]]
+    )
+    left = record_nodes.select(F.col("record_id").alias("record_key_l"), F.col("node").alias("a"))
+    right = record_nodes.select(F.col("record_id").alias("record_key_r"), F.col("node").alias("b"))
+    return (
+        pairs.join(left, "record_key_l")
+        .join(right, "record_key_r")
+        .select(
+            F.least("a", "b").alias("src"),
+            F.greatest("a", "b").alias("dst"),
+            F.lit(PROBABILISTIC).alias("rule"),
+            F.lit(PROBABILISTIC).alias("kind"),
+            F.col("match_probability").cast("double").alias("probability"),
+            F.lit(1).cast("long").alias("records"),
+            F.lit(None).cast("timestamp").alias("first_seen"),
+            F.lit(None).cast("timestamp").alias("last_seen"),
+        )
+    )
+
+
+def resolve_csv(
+    spark: SparkSession,
+    config: ProjectConfig,
+    input_path: Path,
+    output_path: Path,
+    id_column: str,
+    mapping: list[str],
+    *,
+    region: str | None = None,
+    market_column: str | None = None,
+    probabilistic: bool = False,
+) -> ResolveSummary:
+    """Resolve `input_path` and write `record_id,customer_id` to `output_path`."""
+    rules = IdentityRules.from_config(config, with_record_type=True)
+    identifiers, person = parse_mapping(mapping, rules)
+    if not identifiers and not (probabilistic and person):
+        raise ResolveInputError(
+            "nothing to match on: map at least one column to an identifier type, or person "
+            "fields with --probabilistic"
+        )
+    needed = [
+        id_column,
+        *identifiers,
+        *person.values(),
+        *([market_column] if market_column else []),
+    ]
+    rows = read_input(spark, input_path, needed)
+    result, summary = resolve_records(
+        spark,
+        config,
+        rows,
+        id_column,
+        identifiers,
+        person,
+        region=region,
+        market_column=market_column,
+        probabilistic=probabilistic,
+    )
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    result.orderBy("record_id").toPandas().to_csv(output_path, index=False)
+    return summary

@@ -1,0 +1,82 @@
+"""The greedy limit split: strongest evidence binds first, limits and never-links refuse."""
+
+from __future__ import annotations
+
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lakecdp.identity.constrained import Edge, split_component
+
+PRIORITIES = {"user_id": 100, "loyalty_id": 90, "email": 80, "phone": 70, "device_id": 40}
+LIMITS = {"user_id": 1, "loyalty_id": 1, "email": 3}
+
+
+def groups(labels: dict[int, int]) -> set[frozenset[int]]:
+    out: dict[int, set[int]] = {}
+    for node, label in labels.items():
+        out.setdefault(label, set()).add(node)
+    return {frozenset(g) for g in out.values()}
+
+
+def test_shared_family_phone_goes_to_the_person_with_most_evidence() -> None:
+    # parent: user 1, email 2; child: user 3, email 4; family phone 5
+    types = {1: "user_id", 2: "email", 3: "user_id", 4: "email", 5: "phone"}
+    edges = [
+        Edge(1, 2, records=4),
+        Edge(3, 4, records=2),
+        Edge(2, 5, records=6),  # the parent types the phone at every store visit
+        Edge(4, 5, records=1),  # the child gave it once
+    ]
+    labels, refused = split_component(types, edges, PRIORITIES, LIMITS)
+    assert groups(labels) == {frozenset({1, 2, 5}), frozenset({3, 4})}
+    assert refused == {"limit:user_id": 1}
+
+
+def test_never_link_pair_ends_in_two_profiles() -> None:
+    types = {1: "email", 2: "phone", 3: "email"}
+    edges = [Edge(1, 2, records=3), Edge(2, 3, records=1)]
+    labels, refused = split_component(types, edges, PRIORITIES, LIMITS, never_link=[(1, 3)])
+    assert labels[1] != labels[3]
+    assert labels[2] == labels[1]  # the phone stays with its stronger side
+    assert refused["never_link"] == 1
+
+
+def test_deterministic_evidence_binds_before_probabilistic() -> None:
+    types = {1: "loyalty_id", 2: "email", 3: "loyalty_id"}
+    edges = [Edge(2, 3, deterministic=False, probability=0.99, records=9), Edge(1, 2)]
+    labels, _ = split_component(types, edges, PRIORITIES, LIMITS)
+    assert labels[2] == labels[1] and labels[3] != labels[1]
+
+
+def test_component_within_limits_stays_whole() -> None:
+    types = {1: "user_id", 2: "email", 3: "email", 4: "phone", 5: "device_id"}
+    edges = [Edge(1, 2), Edge(1, 3), Edge(3, 4), Edge(4, 5)]
+    labels, refused = split_component(types, edges, PRIORITIES, LIMITS)
+    assert set(labels.values()) == {1} and not refused
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 14), st.integers(0, 14), st.integers(1, 4)),
+        min_size=1,
+        max_size=40,
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_split_is_independent_of_edge_order_and_respects_limits(
+    raw: list[tuple[int, int, int]], rnd: random.Random
+) -> None:
+    kinds = list(PRIORITIES)
+    types = {n: kinds[n % len(kinds)] for n in range(15)}
+    edges = [Edge(a, b, records=r) for a, b, r in raw if a != b]
+    labels, _ = split_component(types, edges, PRIORITIES, LIMITS)
+    shuffled = [Edge(e.dst, e.src, records=e.records) if rnd.random() < 0.5 else e for e in edges]
+    rnd.shuffle(shuffled)
+    again, _ = split_component(types, shuffled, PRIORITIES, LIMITS)
+    assert groups(labels) == groups(again)
+    for group in groups(labels):
+        for id_type, limit in LIMITS.items():
+            assert sum(1 for n in group if types[n] == id_type) <= limit

@@ -110,14 +110,18 @@ def resolve_records(
             ],
         )
     ).alias("i")
-    observations = base.select("record_id", "market", stacked).select(
-        F.lit(SOURCE).alias("source"),
-        "record_id",
-        F.lit(None).cast("timestamp").alias("record_ts"),
-        "market",
-        F.col("i.id_type").alias("id_type"),
-        F.col("i.raw").alias("raw_value"),
-    ).where(F.col("raw_value").isNotNull() & (F.trim("raw_value") != ""))
+    observations = (
+        base.select("record_id", "market", stacked)
+        .select(
+            F.lit(SOURCE).alias("source"),
+            "record_id",
+            F.lit(None).cast("timestamp").alias("record_ts"),
+            "market",
+            F.col("i.id_type").alias("id_type"),
+            F.col("i.raw").alias("raw_value"),
+        )
+        .where(F.col("raw_value").isNotNull() & (F.trim("raw_value") != ""))
+    )
     regions = {**phone_regions(config), **({region.upper(): region.upper()} if region else {})}
     normalized = normalize_observations(observations, rules, regions).localCheckpoint(eager=True)
     summary.invalid_by_reason = {

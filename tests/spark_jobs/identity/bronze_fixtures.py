@@ -25,7 +25,10 @@ def _now() -> datetime:
     return datetime(2026, 11, 1) + timedelta(seconds=next(_clock))
 
 
-def append_pos(spark, config: ProjectConfig, rows: list[tuple[str, str | None, str | None]]) -> None:  # type: ignore[no-untyped-def]
+PosRow = tuple[str, str | None, str | None]
+
+
+def append_pos(spark, config: ProjectConfig, rows: list[PosRow]) -> None:  # type: ignore[no-untyped-def]
     """(transaction_id, phone, loyalty_no) rows into bronze.pos (market SG)."""
     at = _now()
     data = [(t, p, loyalty, at, "SG", at) for t, p, loyalty in rows]

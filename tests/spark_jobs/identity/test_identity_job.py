@@ -76,9 +76,8 @@ def test_merge_keeps_the_oldest_id_and_the_retired_id_still_resolves(spark, spar
 
 def test_split_keeps_the_id_on_the_larger_part(spark, spark_lake) -> None:
     append_pos(spark, spark_lake, [("T1", P1, "LY1")])
-    append_events(
-        spark, spark_lake, [{"message_id": "m1", "user_id": "u1", "phone": P1, "email": "a@shop.sg"}]
-    )
+    login = {"message_id": "m1", "user_id": "u1", "phone": P1, "email": "a@shop.sg"}
+    append_events(spark, spark_lake, [login])
     run(spark, spark_lake)
     whole = ids(spark, spark_lake)
     assert len(set(whole.values())) == 1
@@ -128,7 +127,8 @@ def test_malformed_identifiers_are_counted_and_never_matched(spark, spark_lake) 
     )
     result = run(spark, spark_lake)
     assert result.stats["invalid_by_reason"] == {"phone:unparsable": 1, "phone:blocklisted": 1}
-    assert sorted(ids(spark, spark_lake)) == ["loyalty_id:LY1", "loyalty_id:LY2", f"phone:{E164[P1]}"]
+    expected = ["loyalty_id:LY1", "loyalty_id:LY2", f"phone:{E164[P1]}"]
+    assert sorted(ids(spark, spark_lake)) == expected
 
 
 PHONES = [f"9123 45{i:02d}" for i in range(6)]
@@ -170,10 +170,15 @@ def test_incremental_equals_full_rebuild_whatever_the_order(
     run(spark, rebuilt, full=True)
 
     assert partition(spark, stepwise) == partition(spark, rebuilt)
-    assert table(spark, stepwise, "silver", "identity_edges").select(
-        "src", "dst", "rule", "records"
-    ).orderBy("src", "dst").collect() == table(spark, rebuilt, "silver", "identity_edges").select(
-        "src", "dst", "rule", "records"
-    ).orderBy("src", "dst").collect()
+    assert (
+        table(spark, stepwise, "silver", "identity_edges")
+        .select("src", "dst", "rule", "records")
+        .orderBy("src", "dst")
+        .collect()
+        == table(spark, rebuilt, "silver", "identity_edges")
+        .select("src", "dst", "rule", "records")
+        .orderBy("src", "dst")
+        .collect()
+    )
     customers = table(spark, stepwise, "silver", "id_map").select(F.countDistinct("customer_id"))
     assert customers.first()[0] == len(partition(spark, stepwise))

@@ -9,12 +9,13 @@ JARS_DIR := .cache/jars
 VENV_STAMP := .venv/.lakecdp-installed
 JARS_STAMP := $(JARS_DIR)/.installed
 
-.PHONY: help install uv jars demo test test-fast lint format bench-ingest collect stream clean
+.PHONY: help install uv jars demo test test-fast lint format bench-ingest bench-identity collect stream clean
 
 help:
 	@echo "make demo          install what is missing, then run the end-to-end demo"
 	@echo "make test          install what is missing, then run the test suite"
 	@echo "make bench-ingest  collector throughput/latency and micro-batch freshness benchmark"
+	@echo "make bench-identity connected components at 1M/10M edges, resolver throughput"
 	@echo "make lint          ruff check + format check"
 
 uv:
@@ -55,6 +56,9 @@ format: install
 
 bench-ingest: install
 	$(RUN) python -m benchmarks.bench_ingest
+
+bench-identity: install
+	$(RUN) python -m benchmarks.bench_identity
 
 clean:
 	rm -rf .lakehouse spark-warehouse metastore_db derby.log

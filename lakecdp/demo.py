@@ -1,7 +1,8 @@
 """`make demo`: the platform end to end on embedded defaults, on a small synthetic world.
 
 generate -> collector (real HTTP on loopback) -> batch ingestion -> micro-batch (available now)
--> summary. Later layers (identity, dbt, gates, features, decisions) extend this same command.
+-> identity stitching -> quality report against the generator's ground truth -> summary.
+Later layers (dbt, gates, features, decisions) extend this same command.
 """
 
 from __future__ import annotations
@@ -137,6 +138,22 @@ def run_demo(config: ProjectConfig, *, customers: int, seed: int, console: Conso
     step("micro-batch events (available now)", t)
 
     summary = print_lakehouse_summary(spark, config, console)
+
+    from lakecdp.cli import print_identity_report, print_identity_run
+    from spark_jobs.identity.job import run_identity
+    from spark_jobs.identity.quality import identity_report
+
+    t = time.monotonic()
+    identity = run_identity(spark, config, full=True)
+    step("stitch identities (deterministic + probabilistic)", t)
+    print_identity_run(identity.mode, identity.run_id, identity.stats)
+    t = time.monotonic()
+    report = identity_report(spark, config, world / "ground_truth")
+    step("score identities against ground truth", t)
+    print_identity_report(report)
+    (Path(config.lakehouse.root) / "identity-report.json").write_text(
+        json.dumps(report, indent=2, default=str)
+    )
     timing_table = Table(title="Time taken")
     timing_table.add_column("step")
     timing_table.add_column("seconds", justify="right")
@@ -148,6 +165,7 @@ def run_demo(config: ProjectConfig, *, customers: int, seed: int, console: Conso
         "timings": timings,
         "world": {"customers": customers, "seed": seed, "events_generated": world_summary.events},
         "collector": {"accepted": stats.accepted, "refused": stats.rejected_by_reason},
+        "identity": {"run": identity.stats, "report": report},
         **summary,
     }
     out = Path(config.lakehouse.root) / "demo-summary.json"

@@ -78,3 +78,11 @@ def test_demo_lands_every_record_in_bronze_or_quarantine(spark, tmp_path) -> Non
     with open(world / "ground_truth" / "events.csv") as handle:
         truth_ids = {row["message_id"] for row in csv.DictReader(handle)}
     assert set(ids) <= truth_ids
+
+    # Identity ran on what landed and was scored against the ground truth.
+    identity = result["identity"]
+    assert identity["run"]["customers"] > 0
+    quality = identity["report"]["quality"]["file_records"]
+    baseline = identity["report"]["quality_deterministic_only"]["file_records"]
+    assert quality["precision"] > 0.85 and quality["recall"] > 0.85, quality
+    assert quality["recall"] >= baseline["recall"]  # probabilistic edges only add links

@@ -1,0 +1,90 @@
+"""`lakecdp identity resolve` on a user's CSV: same rules as the pipeline, clear input errors."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lakecdp.cli import app
+from spark_jobs.identity.resolve import ResolveInputError, resolve_csv
+
+pytestmark = pytest.mark.spark
+
+ROWS = [
+    # id, email, phone, first, last, dob, zip
+    ("r1", "Ann.Lee@gmail.com", "", "Ann", "Lee", "1990-01-02", "10001"),
+    ("r2", "annlee+shop@gmail.com", "+65 9123 4567", "Ann", "Lee", "", ""),  # gmail rules
+    ("r3", "", "91234567", "Anne", "Lee", "", "10001"),  # same phone, local format
+    ("r4", "bob@example.com", "", "Bob", "Tan", "1985-05-05", "20002"),
+    ("r5", "test@test.com", "", "Carl", "Ong", "1970-07-07", "30003"),  # placeholder email
+    ("r6", "test@test.com", "", "Dina", "Koh", "1971-08-08", "40004"),
+    ("r7", "", "", "Robert", "Tan", "1985-05-05", "20002"),  # only traits: probabilistic
+]
+
+
+def write_csv(path: Path) -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "mail", "mobile", "first", "last", "dob", "zip"])
+        writer.writerows(ROWS)
+    return path
+
+
+def read_output(path: Path) -> dict[str, str]:
+    with path.open() as handle:
+        return {row["record_id"]: row["customer_id"] for row in csv.DictReader(handle)}
+
+
+def test_resolver_links_by_normalized_identifiers_and_skips_placeholders(
+    spark, spark_lake, tmp_path: Path
+) -> None:
+    source, output = write_csv(tmp_path / "people.csv"), tmp_path / "out.csv"
+    summary = resolve_csv(
+        spark, spark_lake, source, output, "id", ["mail=email", "mobile=phone"], region="SG"
+    )
+    got = read_output(output)
+    assert set(got) == {r[0] for r in ROWS}
+    assert got["r1"] == got["r2"] == got["r3"]
+    assert len({got["r4"], got["r5"], got["r6"], got["r7"], got["r1"]}) == 5
+    assert summary.invalid_by_reason == {"email:blocklisted": 2}
+    assert summary.profiles == 5
+
+
+def test_probabilistic_matching_links_rows_without_shared_identifiers(
+    spark, spark_lake, tmp_path: Path
+) -> None:
+    source, output = write_csv(tmp_path / "people.csv"), tmp_path / "out.csv"
+    mapping = ["mail=email", "mobile=phone", "first=first_name", "last=last_name"]
+    mapping += ["dob=date_of_birth", "zip=postcode"]
+    resolve_csv(spark, spark_lake, source, output, "id", mapping, region="SG", probabilistic=True)
+    got = read_output(output)
+    assert got["r1"] == got["r2"] == got["r3"]
+    assert got["r5"] != got["r6"]  # a shared placeholder never links
+    assert got["r4"] != got["r1"]
+
+
+def test_bad_mapping_and_missing_columns_are_refused_with_the_reason(
+    spark, spark_lake, tmp_path: Path
+) -> None:
+    source = write_csv(tmp_path / "people.csv")
+    with pytest.raises(ResolveInputError, match="no column\\(s\\) email_address"):
+        resolve_csv(spark, spark_lake, source, tmp_path / "o.csv", "id", ["email_address=email"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "identity",
+            "resolve",
+            str(source),
+            "--id-column",
+            "id",
+            "--map",
+            "mail=fax",
+            "--output",
+            str(tmp_path / "o.csv"),
+        ],
+    )
+    assert result.exit_code == 2
+    assert "'fax' is neither an identifier type" in result.output

@@ -236,6 +236,11 @@ class IdentityConfig(_Strict):
     never_link: list[tuple[str, str]] = Field(
         default_factory=list, description="pairs of 'type:value' never to be in one profile"
     )
+    single_valued_traits: list[str] = Field(
+        default_factory=lambda: ["date_of_birth"],
+        description="person traits one profile has one value of: records that disagree on one "
+        "are kept apart, like a limit (a shared family phone does not join parent and child)",
+    )
     events: EventIdentityConfig = Field(default_factory=EventIdentityConfig)
     probabilistic: ProbabilisticConfig = Field(default_factory=ProbabilisticConfig)
 
@@ -248,6 +253,14 @@ class IdentityConfig(_Strict):
                     re.compile(pattern)
                 except re.error as exc:
                     raise ValueError(f"{id_type}: invalid pattern {pattern!r}: {exc}") from None
+        return value
+
+    @field_validator("single_valued_traits")
+    @classmethod
+    def _traits_known(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - (set(PERSON_FIELDS) - {"full_name"}))
+        if unknown:
+            raise ValueError(f"unknown person field(s): {', '.join(unknown)}")
         return value
 
     @field_validator("never_link")

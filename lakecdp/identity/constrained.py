@@ -50,9 +50,17 @@ def split_component(
     priorities: Mapping[str, int],
     limits: Mapping[str, int],
     never_link: Iterable[tuple[int, int]] = (),
+    node_traits: Mapping[int, Mapping[str, frozenset[str]]] | None = None,
 ) -> tuple[dict[int, int], Counter[str]]:
-    """Cluster label (smallest node of its cluster) per node, and refused edges by reason."""
+    """Cluster label (smallest node of its cluster) per node, and refused edges by reason.
+
+    `node_traits` holds single-valued person traits seen on each node's records (a date of
+    birth): two clusters whose values for a trait differ are two people and are not joined.
+    """
     parent = {node: node for node in node_types}
+    traits: dict[int, dict[str, frozenset[str]]] = {
+        node: dict((node_traits or {}).get(node, {})) for node in node_types
+    }
     counts = {node: Counter({id_type: 1}) for node, id_type in node_types.items()}
     members: dict[int, set[int]] = {node: {node} for node in node_types}
     forbidden: dict[int, set[int]] = {}
@@ -80,12 +88,20 @@ def split_component(
         if over:
             refused.update(f"limit:{t}" for t in over)
             continue
+        clash = sorted(
+            t for t, v in traits[ra].items() if t in traits[rb] and v | traits[rb][t] != v
+        )
+        if clash:
+            refused.update(f"trait:{t}" for t in clash)
+            continue
         small, large = (ra, rb) if len(members[ra]) <= len(members[rb]) else (rb, ra)
         if any(forbidden.get(n, set()) & members[large] for n in members[small]):
             refused["never_link"] += 1
             continue
         parent[small] = large
         counts[large] = merged
+        for t, v in traits.pop(small).items():
+            traits[large][t] = traits[large].get(t, frozenset()) | v
         members[large] |= members.pop(small)
         counts.pop(small)
     labels = {root: min(nodes) for root, nodes in members.items()}

@@ -105,10 +105,12 @@ def cluster_graph(
     rules: IdentityRules,
     hubs: DataFrame,
     never_link: DataFrame | None = None,
+    traits: DataFrame | None = None,
 ) -> ClusterResult:
     """Profiles for `nodes` (node, id_type) given `edges` (src, dst, kind, probability, records).
 
-    `hubs` (node) are left out entirely; `never_link` (a, b) pairs end in different profiles.
+    `hubs` (node) are left out entirely; `never_link` (a, b) pairs end in different profiles;
+    `traits` (node, trait, value) of single-valued traits keep nodes that disagree apart.
     """
     hub_nodes = hubs.select("node")
     active = nodes.select("node", "id_type").join(hub_nodes, "node", "left_anti")
@@ -154,6 +156,17 @@ def cluster_graph(
             .select(F.col("ca").alias("component"), "a", "b")
         )
         violating = violating.union(pairs.select("component"))
+    trait_rows = None
+    if traits is not None:
+        in_scope = traits.join(components.select("node", "component"), "node")
+        clashing = (
+            in_scope.groupBy("component", "trait")
+            .agg(F.countDistinct("value").alias("values"))
+            .where("values > 1")
+            .select("component")
+        )
+        violating = violating.union(clashing)
+        trait_rows = in_scope
     violating = violating.distinct()
 
     node_rows = components.join(violating, "component").select(
@@ -165,6 +178,7 @@ def cluster_graph(
         F.lit(False).alias("deterministic"),
         F.lit(0.0).alias("probability"),
         F.lit(0).cast("long").alias("records"),
+        F.lit(None).cast("string").alias("value"),
     )
     comp_of = components.select(F.col("node").alias("src"), "component")
     edge_rows = (
@@ -179,9 +193,24 @@ def cluster_graph(
             "deterministic",
             "probability",
             "records",
+            F.lit(None).cast("string").alias("value"),
         )
     )
     rows = node_rows.unionByName(edge_rows)
+    if trait_rows is not None:
+        rows = rows.unionByName(
+            trait_rows.join(violating, "component").select(
+                "component",
+                F.lit("t").alias("row"),
+                F.col("node").alias("a"),
+                F.lit(0).cast("long").alias("b"),
+                F.col("trait").alias("id_type"),
+                F.lit(False).alias("deterministic"),
+                F.lit(0.0).alias("probability"),
+                F.lit(0).cast("long").alias("records"),
+                "value",
+            )
+        )
     if pairs is not None:
         rows = rows.unionByName(
             pairs.select(
@@ -193,6 +222,7 @@ def cluster_graph(
                 F.lit(False).alias("deterministic"),
                 F.lit(0.0).alias("probability"),
                 F.lit(0).cast("long").alias("records"),
+                F.lit(None).cast("string").alias("value"),
             )
         )
     priorities = rules.priorities
@@ -201,6 +231,10 @@ def cluster_graph(
         node_part = group[group["row"] == "n"]
         edge_part = group[group["row"] == "e"]
         never = group[group["row"] == "x"]
+        node_traits: dict[int, dict[str, frozenset[str]]] = {}
+        for r in group[group["row"] == "t"].itertuples():
+            held = node_traits.setdefault(int(r.a), {})
+            held[r.id_type] = held.get(r.id_type, frozenset()) | {r.value}
         labels, refused = split_component(
             dict(zip(node_part["a"].astype("int64"), node_part["id_type"], strict=True)),
             [
@@ -212,6 +246,7 @@ def cluster_graph(
             priorities,
             limits,
             [(int(r.a), int(r.b)) for r in never.itertuples()],
+            node_traits,
         )
         reason = ",".join(f"{k}={v}" for k, v in sorted(refused.items()))
         return pd.DataFrame(

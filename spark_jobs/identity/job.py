@@ -280,6 +280,7 @@ def run_identity(
         _finish(lake, result, started, marks, clock, exclusions)
         return result
 
+    traits = single_valued_traits(spark, config, rules, lake.read(OBSERVATIONS))
     hubs = _hubs(lake, rules, identifiers, scope, incremental)
     cluster = cluster_graph(
         identifiers.join(scope, "node", "left_semi"),
@@ -287,6 +288,7 @@ def run_identity(
         rules,
         hubs,
         never,
+        traits,
     )
     step("deterministic clustering")
     if use_probabilistic:
@@ -313,6 +315,7 @@ def run_identity(
                 rules,
                 hubs,
                 never,
+                traits,
             )
 
     # -- stable ids and writes ------------------------------------------------------------------
@@ -638,3 +641,17 @@ def resolve_customer_id(spark: SparkSession, config: ProjectConfig, customer_id:
         .collect()
     )
     return rows[0].current_customer_id if rows else None
+
+
+def single_valued_traits(
+    spark: SparkSession, config: ProjectConfig, rules: IdentityRules, observations: DataFrame
+) -> DataFrame | None:
+    """node, trait, value for `identity.single_valued_traits`, on each record's anchor."""
+    from spark_jobs.identity.person_records import anchor_traits, raw_person_records, record_anchors
+
+    wanted = config.identity.single_valued_traits
+    persons = raw_person_records(spark, config) if wanted else None
+    if persons is None:
+        return None
+    anchors = record_anchors(observations, rules)
+    return anchor_traits(persons, anchors, wanted).localCheckpoint(eager=True)

@@ -8,6 +8,8 @@ where Splink (DuckDB backend) compares what is left.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -104,3 +106,45 @@ def collapse_person_records(
         "left",
     )
     return labelled.select("record_key", "anchor", "cluster", *PERSON_FIELDS).toPandas()
+
+
+def anchor_traits(persons: DataFrame, anchors: DataFrame, traits: list[str]) -> DataFrame:
+    """node, trait, value: the normalized single-valued traits each anchor's records state."""
+    from lakecdp.identity import person_fields as pf
+
+    normalizers = {
+        "first_name": pf.normalize_name,
+        "last_name": pf.normalize_name,
+        "date_of_birth": pf.normalize_date_of_birth,
+        "postcode": pf.normalize_postcode,
+        "city": pf.normalize_place,
+        "address": pf.normalize_place,
+        "national_id": pf.normalize_national_id,
+        "phone_suffix": pf.normalize_phone_suffix,
+    }
+
+    def udf_for(normalize: Callable[[pd.Series], pd.Series]) -> Callable[..., Column]:
+        @F.pandas_udf("string")  # type: ignore[call-overload]
+        def _normal(values: pd.Series) -> pd.Series:
+            out = normalize(values).astype(object)
+            return out.where(out.notna(), None)
+
+        return _normal  # type: ignore[no-any-return]
+
+    frames = []
+    for trait in traits:
+        _normal = udf_for(normalizers[trait])
+        frames.append(
+            persons.where(F.col(trait).isNotNull())
+            .join(anchors, ["source", "record_id"])
+            .select(
+                F.col("anchor").alias("node"),
+                F.lit(trait).alias("trait"),
+                _normal(F.col(trait)).alias("value"),
+            )
+            .where(F.col("value").isNotNull())
+        )
+    out = frames[0]
+    for frame in frames[1:]:
+        out = out.unionByName(frame)
+    return out.distinct()

@@ -182,7 +182,10 @@ def identity_report(
         identifiers = table("silver", "identifiers")
         edges = table("silver", "identity_edges").where(F.col("kind") == DETERMINISTIC)
         hubs = detect_hubs(identifiers, edges, rules).localCheckpoint(eager=True)
-        result = cluster_graph(identifiers, edges, rules, hubs)
+        from spark_jobs.identity.job import single_valued_traits
+
+        traits = single_valued_traits(spark, config, rules, observations)
+        result = cluster_graph(identifiers, edges, rules, hubs, traits=traits)
         det = result.assignments.select("node", F.col("cluster").alias("label"))
         report["quality_deterministic_only"] = evaluate(spark, config, truth_dir, det, observations)
     return report

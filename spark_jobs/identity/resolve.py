@@ -137,8 +137,9 @@ def resolve_records(
     edges = co_occurrence_edges(valid).localCheckpoint(eager=True)
     hubs = detect_hubs(nodes, edges, rules).localCheckpoint(eager=True)
     summary.hubs = hubs.count()
-    cluster = cluster_graph(nodes, edges, rules, hubs)
     record_nodes = valid.where(F.col("id_type") == RECORD_TYPE).select("record_id", "node")
+    traits = _traits(config, base, record_nodes, person)
+    cluster = cluster_graph(nodes, edges, rules, hubs, traits=traits)
 
     if probabilistic and person:
         prob_edges = _probabilistic_edges(
@@ -146,7 +147,7 @@ def resolve_records(
         )
         if prob_edges is not None:
             edges = edges.unionByName(prob_edges)
-            cluster = cluster_graph(nodes, edges, rules, hubs)
+            cluster = cluster_graph(nodes, edges, rules, hubs, traits=traits)
     summary.limit_splits = cluster.splits.count()
     result = (
         record_nodes.join(cluster.assignments, "node")
@@ -158,6 +159,22 @@ def resolve_records(
     summary.records = result.count()
     summary.profiles = result.select("customer_id").distinct().count()
     return result, summary
+
+
+def _traits(
+    config: ProjectConfig, base: DataFrame, record_nodes: DataFrame, person: dict[str, str]
+) -> DataFrame | None:
+    """The pipeline's single-valued traits (a date of birth), on each row's own node."""
+    from spark_jobs.identity.person_records import anchor_traits
+
+    wanted = [t for t in config.identity.single_valued_traits if t in person]
+    if not wanted:
+        return None
+    persons = base.select(F.lit(SOURCE).alias("source"), "record_id", *wanted)
+    anchors = record_nodes.select(
+        F.lit(SOURCE).alias("source"), "record_id", F.col("node").alias("anchor")
+    )
+    return anchor_traits(persons, anchors, wanted).localCheckpoint(eager=True)
 
 
 def _probabilistic_edges(

@@ -80,3 +80,19 @@ def test_split_is_independent_of_edge_order_and_respects_limits(
     for group in groups(labels):
         for id_type, limit in LIMITS.items():
             assert sum(1 for n in group if types[n] == id_type) <= limit
+
+
+def test_different_birth_dates_keep_a_shared_phone_from_joining_two_people() -> None:
+    # parent: email 1 (born 1970); child: email 2 (born 2005); both typed the family phone 3
+    types = {1: "email", 2: "email", 3: "phone"}
+    edges = [Edge(1, 3, records=3), Edge(2, 3, records=1)]
+    traits = {
+        1: {"date_of_birth": frozenset({"1970-01-01"})},
+        2: {"date_of_birth": frozenset({"2005-02-02"})},
+    }
+    labels, refused = split_component(types, edges, PRIORITIES, LIMITS, node_traits=traits)
+    assert groups(labels) == {frozenset({1, 3}), frozenset({2})}
+    assert refused == {"trait:date_of_birth": 1}
+    same = {1: traits[1], 2: {"date_of_birth": frozenset({"1970-01-01"})}}
+    labels, refused = split_component(types, edges, PRIORITIES, LIMITS, node_traits=same)
+    assert len(groups(labels)) == 1 and not refused

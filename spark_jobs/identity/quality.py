@@ -121,6 +121,7 @@ def evaluate(
 ) -> dict[str, Any]:
     """Metrics for a node -> label assignment (`labels`: node, label), overall and per kind."""
     rules = IdentityRules.from_config(config)
+    labels = labels.select("node", F.col("label").cast("string").alias("label"))
     predicted = record_labels(observations, labels, rules)
     items = (
         truth_items(spark, config, truth_dir)

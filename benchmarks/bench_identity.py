@@ -213,7 +213,7 @@ def bench_resolver(spark, config, records: int, folder: Path) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--edges", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--edges", type=int, nargs="*", default=[1_000_000, 10_000_000])
     parser.add_argument("--check-up-to", type=int, default=1_000_000, help="reference check size")
     parser.add_argument("--records", type=int, default=100_000, help="resolver records")
     args = parser.parse_args()

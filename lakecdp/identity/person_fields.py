@@ -16,28 +16,10 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-PERSON_FIELDS = (
-    "first_name",
-    "last_name",
-    "full_name",
-    "date_of_birth",
-    "postcode",
-    "city",
-    "address",
-    "national_id",
-    "phone_suffix",
-)
+from lakecdp.config import PERSON_FIELDS
+
 # What normalize_person_frame returns besides record_key and cluster: full_name is split.
-MATCH_FIELDS = (
-    "first_name",
-    "last_name",
-    "date_of_birth",
-    "postcode",
-    "city",
-    "address",
-    "national_id",
-    "phone_suffix",
-)
+MATCH_FIELDS = tuple(f for f in PERSON_FIELDS if f != "full_name")
 
 # Titles and patronymic particles: present in one source and not another, so never evidence.
 NAME_STOPWORDS = frozenset(

@@ -281,15 +281,19 @@ def run_identity(
         return result
 
     traits = single_valued_traits(spark, config, rules, lake.read(OBSERVATIONS))
+
+    def recluster(scope: DataFrame, hubs: DataFrame) -> ClusterResult:
+        return cluster_graph(
+            identifiers.join(scope, "node", "left_semi"),
+            _edges_within(lake.read(EDGES), scope),
+            rules,
+            hubs,
+            never,
+            traits,
+        )
+
     hubs = _hubs(lake, rules, identifiers, scope, incremental)
-    cluster = cluster_graph(
-        identifiers.join(scope, "node", "left_semi"),
-        _edges_within(lake.read(EDGES), scope),
-        rules,
-        hubs,
-        never,
-        traits,
-    )
+    cluster = recluster(scope, hubs)
     step("deterministic clustering")
     if use_probabilistic:
         prob_edges = _probabilistic_edges(
@@ -309,14 +313,7 @@ def run_identity(
                 )
                 scope = _scope(identifiers, previous_map, touched.union(extra))  # type: ignore[union-attr]
                 hubs = _hubs(lake, rules, identifiers, scope, incremental)
-            cluster = cluster_graph(
-                identifiers.join(scope, "node", "left_semi"),
-                _edges_within(lake.read(EDGES), scope),
-                rules,
-                hubs,
-                never,
-                traits,
-            )
+            cluster = recluster(scope, hubs)
 
     # -- stable ids and writes ------------------------------------------------------------------
     registry = lake.read(CUSTOMER_IDS, REGISTRY_SCHEMA)

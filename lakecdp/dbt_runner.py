@@ -17,6 +17,7 @@ from typing import Any
 from lakecdp.config import PROFILE_TRAITS, ProjectConfig
 
 REPO_DBT_DIR = Path(__file__).resolve().parents[1] / "dbt"
+SESSION_LOGGERS = ("org.apache.spark.sql.SparkSession", "org.apache.spark.sql.classic.SparkSession")
 
 
 class DbtFailed(RuntimeError):
@@ -53,7 +54,9 @@ class DbtRun:
 
 
 def project_dir(config: ProjectConfig) -> Path:
-    return Path(config.profiles.dbt_project_dir) if config.profiles.dbt_project_dir else REPO_DBT_DIR
+    return (
+        Path(config.profiles.dbt_project_dir) if config.profiles.dbt_project_dir else REPO_DBT_DIR
+    )
 
 
 def dbt_vars(config: ProjectConfig, as_of: str | None = None) -> dict[str, Any]:
@@ -68,11 +71,21 @@ def dbt_vars(config: ProjectConfig, as_of: str | None = None) -> dict[str, Any]:
         },
         "consent_purposes": list(config.consent.purposes),
         "consent_channels": list(config.consent.channels),
-        "survivorship": {
-            trait: profiles.rule_for(trait).model_dump() for trait in PROFILE_TRAITS
-        },
+        "survivorship": {trait: profiles.rule_for(trait).model_dump() for trait in PROFILE_TRAITS},
         "default_survivorship": profiles.default_survivorship.model_dump(),
     }
+
+
+def _quiet_session_reuse(spark: Any) -> None:
+    """dbt asks for the session on every statement; Spark warns each time it hands it back."""
+    jvm = spark.sparkContext._jvm
+    for logger in (
+        "org.apache.spark.sql.SparkSession",
+        "org.apache.spark.sql.classic.SparkSession",
+    ):
+        jvm.org.apache.logging.log4j.core.config.Configurator.setLevel(
+            logger, jvm.org.apache.logging.log4j.Level.ERROR
+        )
 
 
 def run_dbt(
@@ -86,10 +99,13 @@ def run_dbt(
 
     from dbt.cli.main import dbtRunner
 
-    from lakecdp.spark import get_spark
+    from lakecdp.spark import get_spark, register_catalog
 
     if spark is None:
-        get_spark(config, app_name="lakecdp-dbt")
+        spark = get_spark(config, app_name="lakecdp-dbt")
+    else:
+        register_catalog(spark, config)
+    _quiet_session_reuse(spark)
     folder = project_dir(config)
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     command = [

@@ -46,3 +46,9 @@
         {%- endfor %}{{ "," if not loop.last }}
     {%- endfor %}
 {%- endmacro %}
+
+{% macro quoted_list(values) -%}
+    {%- for value in values -%}
+        '{{ value }}'{{ ", " if not loop.last }}
+    {%- endfor -%}
+{%- endmacro %}

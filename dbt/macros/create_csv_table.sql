@@ -1,13 +1,12 @@
 {#- Seeds live at a fixed lakehouse location. dbt-spark drops a seed's table and creates it
-    again; for a table with a location the drop keeps the files, so a plain `create table`
-    would adopt the old rows and the insert would duplicate them. `create or replace` starts
-    the Delta table empty at the same location instead. -#}
+    again; for a table with a location the drop keeps the files and the new table adopts the
+    old rows, so the insert would duplicate them. The seed is emptied before it is loaded. -#}
 {% macro spark__create_csv_table(model, agate_table) %}
   {%- set column_override = model['config'].get('column_types', {}) -%}
   {%- set quote_seed_column = model['config'].get('quote_columns', None) -%}
 
   {% set sql %}
-    create or replace table {{ this.render() }} (
+    create table if not exists {{ this.render() }} (
         {%- for col_name in agate_table.column_names -%}
             {%- set inferred_type = adapter.convert_type(agate_table, loop.index0) -%}
             {%- set type = column_override.get(col_name, inferred_type) -%}
@@ -22,6 +21,10 @@
 
   {% call statement('_') -%}
     {{ sql }}
+  {%- endcall %}
+
+  {% call statement('_') -%}
+    delete from {{ this.render() }}
   {%- endcall %}
 
   {{ return(sql) }}

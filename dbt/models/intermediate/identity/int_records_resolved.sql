@@ -6,7 +6,10 @@ with observations as (
 ),
 
 id_map as (
-    select identifier_node, customer_id from {{ ref('stg_identity__id_map') }}
+    select
+        identifier_node,
+        customer_id
+    from {{ ref('stg_identity__id_map') }}
 ),
 
 priorities as (

@@ -22,7 +22,7 @@ crm_consents as (
         channel,
         case when opted_in then 'granted' else 'denied' end as status
     from crm
-    lateral view stack(2, 'email', is_email_opt_in, 'sms', is_sms_opt_in) as channel, opted_in
+        lateral view stack(2, 'email', is_email_opt_in, 'sms', is_sms_opt_in) as channel, opted_in
     where opted_in is not null
 ),
 
@@ -61,5 +61,5 @@ inner join records
         and all_consents.record_id = records.record_id
 where
     all_consents.status is not null
-    and all_consents.purpose in ('{{ var("consent_purposes") | join("', '") }}')
-    and all_consents.channel in ('{{ var("consent_channels") | join("', '") }}')
+    and all_consents.purpose in ({{ quoted_list(var('consent_purposes')) }})
+    and all_consents.channel in ({{ quoted_list(var('consent_channels')) }})

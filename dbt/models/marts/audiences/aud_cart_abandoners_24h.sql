@@ -22,8 +22,8 @@ reachable as (
         filter(
             array(
                 {%- for channel in var('consent_channels') %}
-                if(consent_marketing_{{ channel }} = 'granted', '{{ channel }}', null)
-                {{- "," if not loop.last }}
+                    if(consent_marketing_{{ channel }} = 'granted', '{{ channel }}', null)
+                    {{- "," if not loop.last }}
                 {%- endfor %}
             ),
             channel -> channel is not null

@@ -13,18 +13,20 @@ with events as (
 ),
 
 records as (
-    select record_id, customer_id
+    select
+        record_id,
+        customer_id
     from {{ ref('int_records_resolved') }}
     where record_source = 'events'
 ),
 
 {% if is_incremental() %}
-rekeyed as (
-    select loaded.event_id
-    from {{ this }} as loaded
-    inner join records on loaded.event_id = records.record_id
-    where not (loaded.customer_id <=> records.customer_id)
-),
+    rekeyed as (
+        select loaded.event_id
+        from {{ this }} as loaded
+        inner join records on loaded.event_id = records.record_id
+        where not (loaded.customer_id <=> records.customer_id)
+    ),
 {% endif %}
 
 selected as (
@@ -33,7 +35,8 @@ selected as (
     {% if is_incremental() %}
         where
             events.ingested_at > (
-                select coalesce(max(ingested_at), timestamp '1970-01-01') from {{ this }}
+                select coalesce(max(previous.ingested_at), timestamp '1970-01-01')
+                from {{ this }} as previous
             )
             or events.event_id in (select rekeyed.event_id from rekeyed)
     {% endif %}

@@ -17,7 +17,8 @@ rates as (
 ),
 
 reporting_rate as (
-    select usd_per_unit from rates where currency = '{{ var("reporting_currency") }}'
+    select usd_per_unit from rates
+    where currency = '{{ var("reporting_currency") }}'
 ),
 
 selected as (

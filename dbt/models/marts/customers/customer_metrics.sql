@@ -25,18 +25,20 @@ order_metrics as (
         count(*) as orders_to_date,
         sum(orders.amount_reporting) as value_to_date,
         min(orders.ordered_at) as first_order_at,
-        max(orders.ordered_at) as last_order_at,
         {%- for days in [7, 30, 90] %}
-        count_if(orders.ordered_at > as_of.as_of - interval {{ days }} days) as orders_{{ days }}d,
-        coalesce(sum(
-            case when orders.ordered_at > as_of.as_of - interval {{ days }} days
-                then orders.amount_reporting end
-        ), 0) as value_{{ days }}d,
+            count_if(orders.ordered_at > as_of.as_of - interval {{ days }} days)
+                as orders_{{ days }}d,
+            coalesce(sum(
+                case
+                    when orders.ordered_at > as_of.as_of - interval {{ days }} days
+                        then orders.amount_reporting
+                end
+            ), 0) as value_{{ days }}d,
         {%- endfor %}
         {%- for channel in ['pos', 'web', 'app', 'marketplace'] %}
-        count_if(orders.channel = '{{ channel }}') as orders_{{ channel }}
-        {{- "," if not loop.last }}
+            count_if(orders.channel = '{{ channel }}') as orders_{{ channel }},
         {%- endfor %}
+        max(orders.ordered_at) as last_order_at
     from orders
     cross join as_of
     where orders.ordered_at <= as_of.as_of
@@ -72,13 +74,13 @@ select
     order_metrics.first_order_at,
     order_metrics.last_order_at,
     {%- for days in [7, 30, 90] %}
-    coalesce(order_metrics.orders_{{ days }}d, 0) as orders_{{ days }}d,
-    coalesce(order_metrics.value_{{ days }}d, 0) as value_{{ days }}d,
+        coalesce(order_metrics.orders_{{ days }}d, 0) as orders_{{ days }}d,
+        coalesce(order_metrics.value_{{ days }}d, 0) as value_{{ days }}d,
     {%- endfor %}
     {%- for channel in ['pos', 'web', 'app', 'marketplace'] %}
-    coalesce(order_metrics.orders_{{ channel }}, 0) as orders_{{ channel }},
-    round(coalesce(order_metrics.orders_{{ channel }} / order_metrics.orders_to_date, 0), 3)
-        as share_{{ channel }},
+        coalesce(order_metrics.orders_{{ channel }}, 0) as orders_{{ channel }},
+        round(coalesce(order_metrics.orders_{{ channel }} / order_metrics.orders_to_date, 0), 3)
+            as share_{{ channel }},
     {%- endfor %}
     event_metrics.last_event_at,
     coalesce(event_metrics.events_30d, 0) as events_30d,

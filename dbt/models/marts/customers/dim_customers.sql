@@ -33,10 +33,10 @@ traits_pivoted as (
     select
         customer_id,
         {%- for trait in traits %}
-        max(case when trait = '{{ trait }}' then trait_value end) as {{ trait }},
-        max(case when trait = '{{ trait }}' then winning_source end) as {{ trait }}_source
-        {{- "," if not loop.last }}
+            max(case when trait = '{{ trait }}' then trait_value end) as {{ trait }},
+            max(case when trait = '{{ trait }}' then winning_source end) as {{ trait }}_source,
         {%- endfor %}
+        count(*) as resolved_trait_count
     from traits
     group by customer_id
 ),
@@ -57,17 +57,17 @@ select
     activity.last_seen_at,
     activity.seen_in_sources,
     {%- for id_type in var('identifier_priorities') %}
-    identifiers.{{ id_type }}s,
+        identifiers.{{ id_type }}s,
     {%- endfor %}
     identifiers.identifier_count,
     {%- for trait in traits %}
-    traits_pivoted.{{ trait }},
-    traits_pivoted.{{ trait }}_source,
+        traits_pivoted.{{ trait }},
+        traits_pivoted.{{ trait }}_source,
     {%- endfor %}
     {%- for purpose in var('consent_purposes') %}
         {%- for channel in var('consent_channels') %}
-    coalesce(consents_pivoted.consent_{{ purpose }}_{{ channel }}, 'unknown')
-        as consent_{{ purpose }}_{{ channel }},
+            coalesce(consents_pivoted.consent_{{ purpose }}_{{ channel }}, 'unknown')
+                as consent_{{ purpose }}_{{ channel }},
         {%- endfor %}
     {%- endfor %}
     consents_pivoted.consent_updated_at,

@@ -9,7 +9,7 @@ JARS_DIR := .cache/jars
 VENV_STAMP := .venv/.lakecdp-installed
 JARS_STAMP := $(JARS_DIR)/.installed
 
-.PHONY: help install uv jars demo test test-fast lint format bench-ingest bench-identity collect stream clean
+.PHONY: help install uv jars services demo test test-fast lint format bench-ingest bench-identity collect stream sql sql-shell clean
 
 help:
 	@echo "make demo          install what is missing, then run the end-to-end demo"
@@ -17,6 +17,9 @@ help:
 	@echo "make bench-ingest  collector throughput/latency and micro-batch freshness benchmark"
 	@echo "make bench-identity connected components at 1M/10M edges, resolver throughput"
 	@echo "make lint          ruff check + format check"
+	@echo "make sql           SQL endpoint for analysts: jdbc:hive2://localhost:10000 (docs/catalog.md)"
+	@echo "make sql-shell     spark-sql shell on the same shared catalog"
+	@echo "make services      start the local PostgreSQL (Hive metastore) if it is down"
 
 uv:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
@@ -37,10 +40,14 @@ $(JARS_STAMP): infra/jars/pom.xml
 install: $(VENV_STAMP) $(JARS_STAMP)
 jars: $(JARS_STAMP)
 
+# Local services the platform talks to: PostgreSQL (Hive metastore). Idempotent.
+services:
+	infra/postgres/ensure.sh
+
 demo: install
 	$(RUN) lakecdp demo
 
-test: install
+test: install services
 	$(RUN) pytest
 
 test-fast: install
@@ -59,6 +66,12 @@ bench-ingest: install
 
 bench-identity: install
 	$(RUN) python -m benchmarks.bench_identity
+
+sql: install services
+	$(RUN) lakecdp sql serve
+
+sql-shell: install services
+	$(RUN) lakecdp sql shell
 
 clean:
 	rm -rf .lakehouse spark-warehouse metastore_db derby.log

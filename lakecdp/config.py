@@ -31,6 +31,8 @@ ENV_OVERRIDES: dict[str, str] = {
     "LAKECDP_METASTORE_URL": "catalog.metastore_url",
     "LAKECDP_METASTORE_USER": "catalog.metastore_user",
     "LAKECDP_METASTORE_PASSWORD": "catalog.metastore_password",
+    "LAKECDP_SQL_HOST": "sql.host",
+    "LAKECDP_SQL_PORT": "sql.port",
     "LAKECDP_COLLECTOR_HOST": "collector.host",
     "LAKECDP_COLLECTOR_PORT": "collector.port",
     "LAKECDP_WRITE_KEYS": "collector.write_keys",
@@ -135,6 +137,20 @@ class CollectorConfig(_Strict):
                 parsed[key] = source
             return parsed
         return value
+
+
+class SqlConfig(_Strict):
+    """The analysts' SQL endpoint (`lakecdp sql serve`): a HiveServer2 (Spark Thrift) server.
+
+    It always runs on the shared hive-postgres catalog (docs/catalog.md), whatever
+    `catalog.kind` says, so that jobs, dbt and analysts' tools see the same names.
+    """
+
+    host: str = Field(default="localhost", description="address the Thrift server binds to")
+    port: int = Field(default=10000, ge=1, le=65535)
+    rescan_seconds: float = Field(
+        default=30.0, gt=0, description="how often new table folders get their catalog names"
+    )
 
 
 class StreamingConfig(_Strict):
@@ -356,6 +372,7 @@ class ProjectConfig(_Strict):
     catalog: CatalogConfig = Field(default_factory=CatalogConfig)
     collector: CollectorConfig = Field(default_factory=CollectorConfig)
     streaming: StreamingConfig = Field(default_factory=StreamingConfig)
+    sql: SqlConfig = Field(default_factory=SqlConfig)
     markets: dict[str, MarketConfig] = Field(default_factory=dict)
     identifier_types: dict[str, IdentifierTypeConfig] = Field(default_factory=dict)
     sources: dict[SourceName, SourceConfig] = Field(default_factory=dict)

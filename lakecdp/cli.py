@@ -5,13 +5,16 @@ from __future__ import annotations
 import time
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from lakecdp.config import ConfigError, ProjectConfig, load_config
+
+if TYPE_CHECKING:
+    from expectations.gates import GateResult
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 collect_app = typer.Typer(no_args_is_help=True, help="Segment-compatible event collector.")
@@ -367,6 +370,36 @@ def identity_resolve(
     )
 
 
+@app.command(
+    "dbt",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def dbt_command(
+    ctx: typer.Context,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="End of audience and metric windows: now, latest or an ISO time."
+        ),
+    ] = None,
+) -> None:
+    """Run dbt (build, run, test, docs generate, ...) in the platform's Spark session.
+
+    Example: `lakecdp dbt build`, `lakecdp dbt build --select marts.audiences`.
+    """
+    from lakecdp.dbt_runner import DbtFailed, run_dbt
+
+    if not ctx.args:
+        console.print("[red]give a dbt command, e.g. `lakecdp dbt build`[/red]")
+        raise typer.Exit(2)
+    try:
+        run = run_dbt(_config(), list(ctx.args), as_of=as_of)
+    except DbtFailed as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"dbt {' '.join(ctx.args)}: {len(run.nodes)} nodes in {run.seconds:.0f} s")
+
+
 @app.command()
 def status() -> None:
     """Rows per lakehouse table and quarantined records by reason."""
@@ -459,6 +492,43 @@ def sql_beeline(
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
     raise typer.Exit(subprocess.call(command))
+
+
+@app.command()
+def gate(
+    stage: Annotated[str, typer.Argument(help="Stage to check: bronze, identity or gold.")],
+) -> None:
+    """Quality gate (Great Expectations): exit 1 naming each failed expectation and table."""
+    from expectations.gates import GateFailed, run_gate
+    from lakecdp.spark import get_spark
+
+    cfg = _config()
+    try:
+        result = run_gate(get_spark(cfg, f"lakecdp-gate-{stage}"), cfg, stage)
+    except GateFailed as exc:
+        print_gate(exc.result)
+        console.print(str(exc), style="red", markup=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    except ValueError as exc:
+        console.print(str(exc), style="red", markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    print_gate(result)
+
+
+def print_gate(result: GateResult) -> None:
+    """One row per table: expectations met, and the rules that failed."""
+    status = "passed" if result.success else "FAILED"
+    table = Table(title=f"quality gate {result.stage}: {status} in {result.seconds:.1f}s")
+    table.add_column("table")
+    table.add_column("met", justify="right")
+    table.add_column("failed")
+    for name, (met, total) in result.by_table().items():
+        failed = sorted({o.rule for o in result.failures if o.table == name})
+        table.add_row(name, f"{met}/{total}", ", ".join(failed))
+    for note in result.skipped:
+        table.add_row(note, "-", "skipped")
+    console.print(table)
+    console.print(f"data docs: {result.data_docs}", markup=False, soft_wrap=True)
 
 
 if __name__ == "__main__":

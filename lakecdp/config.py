@@ -362,6 +362,69 @@ class ConsentConfig(_Strict):
     channels: list[str] = Field(default_factory=lambda: ["email", "sms", "push", "whatsapp"])
 
 
+class QualityConfig(_Strict):
+    """Thresholds of the quality gates (expectations/): what a stage must satisfy to go on."""
+
+    future_tolerance_hours: float = Field(
+        default=24.0,
+        ge=0,
+        description="timestamps later than now plus this are refused as in the future "
+        "(room for client clocks and time zones, not for bad data)",
+    )
+    gold_max_age_hours: float = Field(
+        default=24.0, gt=0, description="gold.dim_customers must have been built within this"
+    )
+    max_cluster_size: int | None = Field(
+        default=None, ge=2, description="identifiers per customer_id; default identity's ceiling"
+    )
+    root: str | None = Field(
+        default=None,
+        description="local folder for gate results and their HTML report (data_docs/); "
+        "default <lakehouse root>/quality",
+    )
+
+
+# Traits the unified profile resolves (dbt: int_customer_traits_unioned says where each comes from).
+PROFILE_TRAITS = (
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "gender",
+    "city",
+    "postcode",
+    "loyalty_tier",
+)
+SurvivorshipRule = Literal["most_recent", "source_priority", "most_frequent"]
+
+
+class TraitSurvivorship(_Strict):
+    """How one profile trait is chosen when sources disagree."""
+
+    rule: SurvivorshipRule = "most_recent"
+    sources: list[str] = Field(
+        default_factory=list, description="most trusted first; used by source_priority and ties"
+    )
+
+
+class ProfilesConfig(_Strict):
+    """Unified profiles (dbt marts): survivorship per trait, reporting currency, as-of time."""
+
+    dbt_project_dir: str | None = Field(
+        default=None, description="the dbt project; defaults to the dbt/ folder of this repo"
+    )
+    reporting_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    as_of: str = Field(
+        default="now",
+        description="'now', 'latest' (the newest event in the lakehouse) or an ISO timestamp; "
+        "windows such as 'last 24 hours' are measured back from it",
+    )
+    survivorship: dict[str, TraitSurvivorship] = Field(default_factory=dict)
+    default_survivorship: TraitSurvivorship = Field(default_factory=TraitSurvivorship)
+
+    def rule_for(self, trait: str) -> TraitSurvivorship:
+        return self.survivorship.get(trait, self.default_survivorship)
+
+
 SourceName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 
 
@@ -378,6 +441,8 @@ class ProjectConfig(_Strict):
     sources: dict[SourceName, SourceConfig] = Field(default_factory=dict)
     consent: ConsentConfig = Field(default_factory=ConsentConfig)
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
+    quality: QualityConfig = Field(default_factory=QualityConfig)
+    profiles: ProfilesConfig = Field(default_factory=ProfilesConfig)
 
     @model_validator(mode="after")
     def _identity_rules_are_consistent(self) -> ProjectConfig:
@@ -412,6 +477,28 @@ class ProjectConfig(_Strict):
                     f"profiles are capped at identity.max_cluster_size="
                     f"{self.identity.max_cluster_size} identifiers"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _survivorship_is_consistent(self) -> ProjectConfig:
+        known_sources = {*self.sources, "events"}
+        rules = {"default_survivorship": self.profiles.default_survivorship}
+        for trait, rule in self.profiles.survivorship.items():
+            if trait not in PROFILE_TRAITS:
+                raise ValueError(
+                    f"profiles.survivorship.{trait}: unknown trait "
+                    f"(known: {', '.join(PROFILE_TRAITS)})"
+                )
+            rules[f"survivorship.{trait}"] = rule
+        for key, rule in rules.items():
+            for source in rule.sources:
+                if source not in known_sources:
+                    raise ValueError(
+                        f"profiles.{key}.sources: unknown source {source!r} "
+                        f"(known: {', '.join(sorted(known_sources))})"
+                    )
+            if rule.rule == "source_priority" and not rule.sources:
+                raise ValueError(f"profiles.{key}: rule source_priority needs a sources list")
         return self
 
     @model_validator(mode="after")
@@ -503,7 +590,13 @@ def _format_errors(exc: ValidationError, path: Path) -> str:
 
 def _resolve_relative(cfg_data: dict[str, Any], base: Path) -> None:
     """Relative local paths in the file are relative to the file's folder, not the cwd."""
-    for dotted in ("lakehouse.root", "lakehouse.landing", "spark.jars_dir"):
+    for dotted in (
+        "lakehouse.root",
+        "lakehouse.landing",
+        "spark.jars_dir",
+        "quality.root",
+        "profiles.dbt_project_dir",
+    ):
         node: Any = cfg_data
         keys = dotted.split(".")
         for key in keys[:-1]:

@@ -9,13 +9,14 @@ JARS_DIR := .cache/jars
 VENV_STAMP := .venv/.lakecdp-installed
 JARS_STAMP := $(JARS_DIR)/.installed
 
-.PHONY: help install uv jars services demo test test-fast lint format bench-ingest bench-identity collect stream sql sql-shell clean
+.PHONY: help install uv jars services demo test test-fast lint format bench-ingest bench-identity bench-dbt collect stream sql sql-shell clean
 
 help:
 	@echo "make demo          install what is missing, then run the end-to-end demo"
 	@echo "make test          install what is missing, then run the test suite"
 	@echo "make bench-ingest  collector throughput/latency and micro-batch freshness benchmark"
 	@echo "make bench-identity connected components at 1M/10M edges, resolver throughput"
+	@echo "make bench-dbt     dbt build + gates on a 100k-customer world, then an incremental rebuild"
 	@echo "make lint          ruff check + format check"
 	@echo "make sql           SQL endpoint for analysts: jdbc:hive2://localhost:10000 (docs/catalog.md)"
 	@echo "make sql-shell     spark-sql shell on the same shared catalog"
@@ -56,6 +57,7 @@ test-fast: install
 lint: install
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+	$(RUN) sqlfluff lint dbt/models dbt/snapshots --config dbt/.sqlfluff
 
 format: install
 	$(RUN) ruff format .
@@ -66,6 +68,9 @@ bench-ingest: install
 
 bench-identity: install
 	$(RUN) python -m benchmarks.bench_identity
+
+bench-dbt: install
+	$(RUN) python -m benchmarks.bench_dbt
 
 sql: install services
 	$(RUN) lakecdp sql serve

@@ -1,8 +1,9 @@
 """`make demo`: the platform end to end on embedded defaults, on a small synthetic world.
 
 generate -> collector (real HTTP on loopback) -> batch ingestion -> micro-batch (available now)
--> identity stitching -> quality report against the generator's ground truth -> summary.
-Later layers (dbt, gates, features, decisions) extend this same command.
+-> identity stitching -> quality report against the generator's ground truth -> dbt build of
+the unified profiles -> a sample profile and audience sizes; a quality gate after each stage
+stops the demo if a check fails. Later layers (features, decisions) extend this same command.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import httpx
 from rich.console import Console
@@ -73,7 +75,10 @@ def stop_collector(process: subprocess.Popen[bytes]) -> None:
         process.kill()
 
 
-def run_demo(config: ProjectConfig, *, customers: int, seed: int, console: Console) -> dict:
+def run_demo(
+    config: ProjectConfig, *, customers: int, seed: int, console: Console, profiles: bool = True
+) -> dict:
+    """Run every layer; `profiles=False` stops after identity (benchmarks time dbt apart)."""
     from lakecdp.cli import default_world_dir
     from lakecdp.collector.sender import send_files
     from lakecdp.generate import generate_world
@@ -139,6 +144,12 @@ def run_demo(config: ProjectConfig, *, customers: int, seed: int, console: Conso
 
     summary = print_lakehouse_summary(spark, config, console)
 
+    from expectations.gates import run_gate
+
+    t = time.monotonic()
+    run_gate(spark, config, "bronze")
+    step("quality gate: bronze", t)
+
     from lakecdp.cli import print_identity_report, print_identity_run
     from spark_jobs.identity.job import run_identity
     from spark_jobs.identity.quality import identity_report
@@ -154,6 +165,10 @@ def run_demo(config: ProjectConfig, *, customers: int, seed: int, console: Conso
     (Path(config.lakehouse.root) / "identity-report.json").write_text(
         json.dumps(report, indent=2, default=str)
     )
+    t = time.monotonic()
+    run_gate(spark, config, "identity")
+    step("quality gate: identity", t)
+    profile_summary = _build_profiles(spark, config, console, step) if profiles else {}
     timing_table = Table(title="Time taken")
     timing_table.add_column("step")
     timing_table.add_column("seconds", justify="right")
@@ -166,6 +181,7 @@ def run_demo(config: ProjectConfig, *, customers: int, seed: int, console: Conso
         "world": {"customers": customers, "seed": seed, "events_generated": world_summary.events},
         "collector": {"accepted": stats.accepted, "refused": stats.rejected_by_reason},
         "identity": {"run": identity.stats, "report": report},
+        "profiles": profile_summary,
         **summary,
     }
     out = Path(config.lakehouse.root) / "demo-summary.json"
@@ -174,6 +190,43 @@ def run_demo(config: ProjectConfig, *, customers: int, seed: int, console: Conso
         f"summary written to {out}; ground truth for later layers in {world / 'ground_truth'}"
     )
     return result
+
+
+def _build_profiles(spark: Any, config: ProjectConfig, console: Console, step: Any) -> dict:
+    """dbt build (the generated world ends in the past: windows end at its newest event), the
+    gold gate, then one unified profile, the audience sizes and how to query them in SQL."""
+    from expectations.gates import data_docs_dir, run_gate
+    from lakecdp.dbt_runner import run_dbt
+    from lakecdp.profile_report import audience_sizes, print_profile, sample_profile
+
+    t = time.monotonic()
+    build = run_dbt(config, ["build"], as_of="latest", spark=spark)
+    step(f"dbt build ({len(build.nodes)} models, snapshots and tests)", t)
+    t = time.monotonic()
+    run_gate(spark, config, "gold")
+    step("quality gate: gold", t)
+    profile = sample_profile(spark, config)
+    if profile:
+        print_profile(profile, config, console)
+    sizes = audience_sizes(spark, config)
+    table = Table(title="Audiences")
+    table.add_column("audience")
+    table.add_column("people", justify="right")
+    for name, size in sizes.items():
+        table.add_row(name, f"{size:,}")
+    console.print(table)
+    console.print(
+        f"quality reports: {data_docs_dir(config)}\n"
+        "query the profiles in SQL: `make sql`, then "
+        f"`beeline -u jdbc:hive2://localhost:{config.sql.port}` or any JDBC/ODBC client, "
+        "e.g. select * from gold.dim_customers limit 10"
+    )
+    return {
+        "dbt_nodes": len(build.nodes),
+        "dbt_seconds": round(build.seconds, 1),
+        "sample_profile": profile,
+        "audiences": sizes,
+    }
 
 
 def _count_lines(files: list[Path]) -> int:

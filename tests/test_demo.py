@@ -86,3 +86,20 @@ def test_demo_lands_every_record_in_bronze_or_quarantine(spark, tmp_path) -> Non
     baseline = identity["report"]["quality_deterministic_only"]["file_records"]
     assert quality["precision"] > 0.85 and quality["recall"] > 0.85, quality
     assert quality["recall"] >= baseline["recall"]  # probabilistic edges only add links
+
+    # Profiles were built and gated: one row per mapped customer, a profile from several
+    # channels, and audiences measured back from the newest event.
+    profiles = result["profiles"]
+    dim = spark.read.format("delta").load(config.table_path("gold", "dim_customers"))
+    id_map = spark.read.format("delta").load(config.table_path("silver", "id_map"))
+    assert dim.count() == dim.select("customer_id").distinct().count()
+    assert dim.count() == id_map.select("customer_id").distinct().count()
+    sample = profiles["sample_profile"]
+    assert len(sample["seen_in_sources"]) >= 3, sample
+    assert set(profiles["audiences"]) == {
+        "aud_cart_abandoners_24h",
+        "aud_high_value_lapsing",
+        "aud_new_app_users_no_purchase",
+    }
+    assert sum(profiles["audiences"].values()) > 0
+    assert any((root / "quality" / "data_docs").rglob("index.html"))

@@ -12,7 +12,8 @@ from spark_jobs.identity.job import run_identity
 from tests.conftest import make_config
 from tests.dbt.profiles_world import AS_OF_TEXT, ago, append_events, event, write_world
 
-pytestmark = pytest.mark.spark
+# The module builds a lakehouse, runs identity and a full dbt build once: one long setup.
+pytestmark = [pytest.mark.spark, pytest.mark.timeout(1800)]
 
 
 @pytest.fixture(scope="module")

@@ -111,6 +111,13 @@ def collect_send(
     files: Annotated[list[Path], typer.Argument(help="JSONL files or folders of them.")],
     url: Annotated[str | None, typer.Option(help="Collector base URL.")] = None,
     concurrency: Annotated[int, typer.Option(min=1)] = 4,
+    historical: Annotated[
+        bool,
+        typer.Option(
+            "--historical/--live",
+            help="Replaying recorded history: drop sentAt so events keep their own time.",
+        ),
+    ] = False,
 ) -> None:
     """Send JSONL Segment messages to a collector over HTTP, batched and retried."""
     from lakecdp.collector.sender import send_files
@@ -122,6 +129,7 @@ def collect_send(
         url or f"http://{cfg.collector.host}:{cfg.collector.port}",
         {source: key for key, source in cfg.collector.write_keys.items()},
         concurrency=concurrency,
+        historical=historical,
     )
     console.print(stats)
     if stats.failed_requests:

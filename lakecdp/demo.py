@@ -119,6 +119,7 @@ def run_demo(
                 {source: key for key, source in config.collector.write_keys.items()},
                 concurrency=4,
                 progress=on_sent,
+                historical=True,
             )
     finally:
         stop_collector(collector)

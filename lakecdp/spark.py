@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from lakecdp.config import LAYERS, ProjectConfig
+from lakecdp.config import ProjectConfig
 
 
 class MissingJarsError(RuntimeError):
@@ -83,14 +83,13 @@ def get_spark(config: ProjectConfig, app_name: str | None = None) -> SparkSessio
 
 
 def register_catalog(spark: SparkSession, config: ProjectConfig) -> None:
-    """Create the layer schemas and name every Delta table found under the tables root.
+    """Create the layer schemas and make their names point at the Delta folders of this
+    lakehouse (new folders named, names of another location re-pointed, vanished ones dropped).
 
     Tables are defined by their location; the catalog only maps names to locations, so any
-    process (job, test, SQL server) can rebuild the same names without a shared metastore.
+    process (job, test, SQL server) can rebuild the same names without a shared metastore, and a
+    name left by an earlier lakehouse never sends a write (a dbt merge) to the wrong place.
     """
-    from lakecdp.tables import list_delta_tables, register_table
+    from lakecdp.tables import sync_catalog
 
-    for layer in LAYERS:
-        spark.sql(f"create database if not exists {layer}")
-    for layer, table in list_delta_tables(spark, config):
-        register_table(spark, config, layer, table)
+    sync_catalog(spark, config)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from pyspark.sql import SparkSession
 
 from lakecdp.config import LAYERS, ProjectConfig
@@ -61,3 +63,73 @@ def list_files(
         if path.getName().lower().endswith(suffixes):
             out.append((path.toString(), int(status.getLen()), int(status.getModificationTime())))
     return sorted(out)
+
+
+@dataclass
+class CatalogSync:
+    named: int = 0
+    added: list[str] = field(default_factory=list)
+    repointed: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.repointed or self.dropped)
+
+    def __str__(self) -> str:
+        parts = [
+            f"{what} {', '.join(names)}"
+            for what, names in (
+                ("added", self.added),
+                ("repointed", self.repointed),
+                ("dropped", self.dropped),
+            )
+            if names
+        ]
+        return f"{self.named} lakehouse tables named" + "".join(f"; {part}" for part in parts)
+
+
+def _norm_location(location: str) -> str:
+    for prefix in ("file://", "file:"):
+        if location.startswith(prefix):
+            location = location[len(prefix) :]
+            break
+    return location.rstrip("/")
+
+
+def sync_catalog(spark: SparkSession, config: ProjectConfig) -> CatalogSync:
+    """Make the layer schemas name exactly the Delta folders under the tables root.
+
+    The folders are the truth (docs/catalog.md): a new folder gets its name, a name pointing at
+    another location (the metastore outlived a lakehouse) is re-pointed, and a name whose folder
+    under our tables root is gone (`make clean`) is dropped. Views and tables stored elsewhere
+    (dbt's) are left alone. Dropping an external Delta table removes the name only, never data.
+    """
+    external = spark._jsparkSession.sharedState().externalCatalog()  # type: ignore[attr-defined]
+    tables_root = _norm_location(config.lakehouse.tables_root) + "/"
+    result = CatalogSync()
+    found = set(list_delta_tables(spark, config))
+    for layer in LAYERS:
+        if not external.databaseExists(layer):
+            spark.sql(f"create database if not exists {layer}")
+        rows = spark.sql(f"show tables in {layer}").collect()
+        # temporary views (dbt's __dbt_tmp) are listed with every schema; they are not ours
+        for name in sorted(row.tableName for row in rows if not row.isTemporary):
+            meta = external.getTable(layer, name)
+            uri = meta.storage().locationUri()
+            if meta.tableType().name() == "VIEW" or not uri.isDefined():
+                continue
+            location = _norm_location(uri.get().toString())
+            expected = _norm_location(config.table_path(layer, name))
+            if (layer, name) in found and location != expected:
+                spark.sql(f"drop table {layer}.{name}")
+                register_table(spark, config, layer, name)
+                result.repointed.append(f"{layer}.{name}")
+            elif location.startswith(tables_root) and not path_exists(spark, location):
+                spark.sql(f"drop table {layer}.{name}")
+                result.dropped.append(f"{layer}.{name}")
+    for layer, name in sorted(found):
+        if not external.tableExists(layer, name):
+            register_table(spark, config, layer, name)
+            result.added.append(f"{layer}.{name}")
+    result.named = len(found)
+    return result

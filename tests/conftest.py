@@ -99,13 +99,25 @@ def spark(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-
     session.stop()
 
 
+def forget_tables(spark) -> None:  # type: ignore[no-untyped-def]
+    """The shared session forgets earlier tests' table names, views and dbt's temporary views
+    (names only: every table is external, its data stays)."""
+    for row in spark.sql("show tables").collect():
+        if row.isTemporary:
+            spark.catalog.dropTempView(row.tableName)
+    for db in ("bronze", "silver", "gold", "ops", "staging"):
+        spark.sql(f"create database if not exists {db}")
+        for row in spark.sql(f"show tables in {db}").collect():
+            if row.isTemporary:
+                continue
+            spark.sql(f"drop view if exists {db}.{row.tableName}")
+            spark.sql(f"drop table if exists {db}.{row.tableName}")
+
+
 @pytest.fixture
 def spark_lake(spark, lake: ProjectConfig) -> ProjectConfig:  # type: ignore[no-untyped-def]
     """A fresh lakehouse for a Spark test: the shared session forgets earlier tests' names."""
-    for db in ("bronze", "silver", "gold", "ops"):
-        spark.sql(f"create database if not exists {db}")
-        for row in spark.sql(f"show tables in {db}").collect():
-            spark.sql(f"drop table if exists {db}.{row.tableName}")
+    forget_tables(spark)
     return lake
 
 

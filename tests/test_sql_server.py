@@ -25,9 +25,9 @@ from lakecdp.sql_server import (
     init_metastore,
     jdbc_url,
     sql_config,
-    sync_catalog,
     wait_for_port,
 )
+from lakecdp.tables import sync_catalog
 from tests.conftest import CONFIG_FILE, REPO, free_port, make_config, wait_for
 
 ENSURE_POSTGRES = REPO / "infra" / "postgres" / "ensure.sh"

@@ -60,6 +60,7 @@ def _requests(
     key_for_channel: Callable[[str | None], str],
     max_batch_messages: int,
     max_batch_bytes: int,
+    historical: bool = False,
 ) -> Iterator[_Request]:
     pending: dict[str, list[bytes]] = {}
     sizes: dict[str, int] = {}
@@ -80,6 +81,11 @@ def _requests(
                 except orjson.JSONDecodeError:
                     yield _Request("track", key_for_channel(None), line, 1)
                     continue
+                if historical and isinstance(message, dict) and "sentAt" in message:
+                    # A replay is a late delivery of history: without sentAt the collector
+                    # keeps each event's own timestamp instead of "correcting" it to now.
+                    del message["sentAt"]
+                    line = orjson.dumps(message)
                 context = message.get("context") if isinstance(message, dict) else None
                 channel = context.get("channel") if isinstance(context, dict) else None
                 key = key_for_channel(channel if isinstance(channel, str) else None)
@@ -103,8 +109,14 @@ def send_files(
     max_batch_messages: int = 100,
     max_batch_bytes: int = 400_000,
     progress: Callable[[int], None] | None = None,
+    historical: bool = False,
 ) -> SendStats:
-    """Send every line of `files`; `write_keys` maps source name (web, app) -> write key."""
+    """Send every line of `files`; `write_keys` maps source name (web, app) -> write key.
+
+    `historical` replays recorded history: each message's `sentAt` is dropped, as Segment
+    advises for imports, so event times stay those of the recording rather than being shifted
+    by the clock-skew correction (receivedAt - (sentAt - timestamp)) to the replay's time.
+    """
     if not write_keys:
         raise ValueError("no write keys configured")
     default_key = next(iter(write_keys.values()))
@@ -154,7 +166,9 @@ def send_files(
         # Bounded queue: large files stream through without being held in memory.
         slots = BoundedSemaphore(concurrency * 4)
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
-            for request in _requests(files, key_for_channel, max_batch_messages, max_batch_bytes):
+            for request in _requests(
+                files, key_for_channel, max_batch_messages, max_batch_bytes, historical
+            ):
                 stats.lines += request.messages
                 slots.acquire()
                 pool.submit(send, request).add_done_callback(lambda _: slots.release())

@@ -259,3 +259,27 @@ def test_endpoint_sets_message_type(client, lake: ProjectConfig, endpoint: str) 
     response = client.post(f"/v1/{endpoint}", json=message)
     assert response.status_code == 200, response.text
     assert landed(lake.events_landing)[0]["type"] == endpoint
+
+
+def test_historical_replay_drops_sent_at_so_events_keep_their_time(tmp_path: Path) -> None:
+    from lakecdp.collector.sender import _requests
+
+    recorded = {
+        "type": "track",
+        "event": "product_viewed",
+        "messageId": "m-1",
+        "anonymousId": "a-1",
+        "timestamp": "2026-09-01T10:00:00.000Z",
+        "sentAt": "2026-09-01T10:00:02.000Z",
+        "context": {"channel": "web"},
+    }
+    file = tmp_path / "events.jsonl"
+    file.write_bytes(orjson.dumps(recorded) + b"\n")
+
+    def sent(historical: bool) -> dict:
+        (request,) = list(_requests([file], lambda _: "key", 100, 400_000, historical))
+        return orjson.loads(request.body)["batch"][0]
+
+    assert "sentAt" not in sent(historical=True)
+    assert sent(historical=True)["timestamp"] == recorded["timestamp"]
+    assert sent(historical=False)["sentAt"] == recorded["sentAt"]  # live traffic is untouched

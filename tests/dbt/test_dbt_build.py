@@ -9,7 +9,7 @@ from delta.tables import DeltaTable
 from lakecdp.config import ProjectConfig
 from lakecdp.dbt_runner import DbtFailed, run_dbt
 from spark_jobs.identity.job import run_identity
-from tests.conftest import make_config
+from tests.conftest import forget_tables, make_config
 from tests.dbt.profiles_world import AS_OF_TEXT, ago, append_events, event, write_world
 
 # The module builds a lakehouse, runs identity and a full dbt build once: one long setup.
@@ -22,10 +22,7 @@ def built(spark, tmp_path_factory: pytest.TempPathFactory) -> ProjectConfig:  # 
         tmp_path_factory.mktemp("profiles") / "lakehouse",
         LAKECDP__IDENTITY__PROBABILISTIC__ENABLED="false",
     )
-    for db in ("bronze", "silver", "gold", "ops", "staging"):
-        spark.sql(f"create database if not exists {db}")
-        for row in spark.sql(f"show tables in {db}").collect():
-            spark.sql(f"drop table if exists {db}.{row.tableName}")
+    forget_tables(spark)
     write_world(spark, config)
     run_identity(spark, config)
     run_dbt(config, ["build"], as_of=AS_OF_TEXT, spark=spark)

@@ -102,16 +102,16 @@ def spark(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-
 def forget_tables(spark) -> None:  # type: ignore[no-untyped-def]
     """The shared session forgets earlier tests' table names, views and dbt's temporary views
     (names only: every table is external, its data stays)."""
-    for row in spark.sql("show tables").collect():
-        if row.isTemporary:
-            spark.catalog.dropTempView(row.tableName)
-    for db in ("bronze", "silver", "gold", "ops", "staging"):
+    # views first: a view over a forgotten table cannot even be listed without an error
+    for db in ("staging", "bronze", "silver", "gold", "ops"):
         spark.sql(f"create database if not exists {db}")
-        for row in spark.sql(f"show tables in {db}").collect():
-            if row.isTemporary:
-                continue
-            spark.sql(f"drop view if exists {db}.{row.tableName}")
-            spark.sql(f"drop table if exists {db}.{row.tableName}")
+        for table in spark.catalog.listTables(db):
+            if table.isTemporary:
+                spark.catalog.dropTempView(table.name)
+            elif table.tableType == "VIEW":
+                spark.sql(f"drop view if exists {db}.{table.name}")
+            else:
+                spark.sql(f"drop table if exists {db}.{table.name}")
 
 
 @pytest.fixture

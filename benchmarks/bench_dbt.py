@@ -40,11 +40,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--root", type=Path, default=REPO / ".cache" / "bench-dbt")
     parser.add_argument("--reuse", action="store_true", help="skip preparing the lakehouse")
+    parser.add_argument(
+        "--lakehouse", type=Path, help="an existing lakehouse to build on (implies --reuse)"
+    )
     args = parser.parse_args()
 
     import os
 
-    os.environ["LAKECDP_LAKEHOUSE_ROOT"] = str(args.root / "lakehouse")
+    lakehouse = args.lakehouse or args.root / "lakehouse"
+    os.environ["LAKECDP_LAKEHOUSE_ROOT"] = str(lakehouse.resolve())
+    reuse = args.reuse or args.lakehouse is not None
     from expectations.gates import run_gate
     from lakecdp.config import load_config
     from lakecdp.dbt_runner import run_dbt
@@ -52,7 +57,7 @@ def main() -> None:
     from lakecdp.spark import get_spark
 
     config = load_config(REPO / "lakecdp.yaml")
-    if not args.reuse:
+    if not reuse:
         started = time.monotonic()
         run_demo(
             config,
@@ -96,6 +101,11 @@ def main() -> None:
         "benchmark": "dbt",
         "at": datetime.now(UTC).isoformat(),
         "customers": args.customers,
+        "lakehouse": str(lakehouse),
+        "bronze_rows": {
+            t: spark.read.format("delta").load(config.table_path("bronze", t)).count()
+            for t in ("crm", "pos", "loyalty", "marketplace", "events")
+        },
         "spark_master": config.spark.master,
         "stages_seconds": {k: round(v, 1) for k, v in stages.items()},
         "second_over_first": round(

@@ -384,7 +384,7 @@ class QualityConfig(_Strict):
     )
 
 
-# Traits the unified profile resolves (dbt: int_customer_traits_unioned says where each comes from).
+# Traits the unified profile resolves; dbt gets them as var profile_traits (lakecdp dbt).
 PROFILE_TRAITS = (
     "first_name",
     "last_name",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,7 @@ def dbt_vars(config: ProjectConfig, as_of: str | None = None) -> dict[str, Any]:
         },
         "consent_purposes": list(config.consent.purposes),
         "consent_channels": list(config.consent.channels),
+        "profile_traits": list(PROFILE_TRAITS),
         "survivorship": {trait: profiles.rule_for(trait).model_dump() for trait in PROFILE_TRAITS},
         "default_survivorship": profiles.default_survivorship.model_dump(),
     }
@@ -95,8 +97,6 @@ def run_dbt(
 
     Raises DbtFailed when dbt reports a failure, with every failing node named.
     """
-    import time
-
     from dbt.cli.main import dbtRunner
 
     from lakecdp.spark import get_spark, register_catalog

@@ -6,8 +6,7 @@ with traits as (
 ),
 
 rules as (
-    {{ survivorship_rules(['first_name', 'last_name', 'date_of_birth', 'gender', 'city',
-                           'postcode', 'loyalty_tier']) }}
+    {{ survivorship_rules(var('profile_traits')) }}
 ),
 
 scored as (

@@ -1,7 +1,6 @@
 {#- The unified profile: one row per active customer id, with identifiers per type, surviving
     traits and where each came from, consent per purpose and channel, market and activity span. -#}
-{%- set traits = ['first_name', 'last_name', 'date_of_birth', 'gender', 'city', 'postcode',
-                  'loyalty_tier'] -%}
+{%- set traits = var('profile_traits') -%}
 with identifiers as (
     select * from {{ ref('int_customer_identifiers_aggregated') }}
 ),

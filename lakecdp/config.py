@@ -37,6 +37,11 @@ ENV_OVERRIDES: dict[str, str] = {
     "LAKECDP_COLLECTOR_PORT": "collector.port",
     "LAKECDP_WRITE_KEYS": "collector.write_keys",
     "LAKECDP_STREAM_TRIGGER_SECONDS": "streaming.trigger_seconds",
+    "LAKECDP_ONLINE_STORE": "features.online_store",
+    "LAKECDP_REDIS_URL": "features.redis_url",
+    "LAKECDP_MLFLOW_TRACKING_URI": "models.tracking_uri",
+    "LAKECDP_SERVE_HOST": "decisioning.host",
+    "LAKECDP_SERVE_PORT": "decisioning.port",
 }
 # Generic override for any key: LAKECDP__SECTION__KEY=value (double underscores separate levels).
 GENERIC_ENV_PREFIX = "LAKECDP__"
@@ -425,6 +430,141 @@ class ProfilesConfig(_Strict):
         return self.survivorship.get(trait, self.default_survivorship)
 
 
+class FeaturesConfig(_Strict):
+    """Feast (feature_repo/): offline store = Spark over the lakehouse's Delta tables; online
+    store SQLite by default, Redis by configuration. Frequency caps live in the same store."""
+
+    project: str = Field(default="lakecdp", pattern=r"^[a-z][a-z0-9_]*$")
+    online_store: Literal["sqlite", "redis"] = "sqlite"
+    redis_url: str = Field(
+        default="localhost:6379", description="Feast's connection string: host:port[,db=N]"
+    )
+    root: str | None = Field(
+        default=None,
+        description="local folder for the Feast registry and the SQLite online store; "
+        "default <lakehouse root>/feast",
+    )
+    snapshot_every_days: int = Field(
+        default=7, ge=1, description="days between point-in-time feature snapshots"
+    )
+    snapshots: int = Field(
+        default=12, ge=1, description="snapshots kept back from the newest (training history)"
+    )
+    ttl_days: int = Field(
+        default=400, ge=1, description="feature values older than this are not served"
+    )
+
+    @property
+    def redis_host_port(self) -> tuple[str, int, int]:
+        """(host, port, db) of redis_url, for the caps counters next to Feast's keys."""
+        head, *options = self.redis_url.split(",")
+        host, _, port = head.partition(":")
+        db = 0
+        for option in options:
+            key, _, value = option.partition("=")
+            if key.strip() == "db":
+                db = int(value)
+        return host or "localhost", int(port or 6379), db
+
+
+class PromotionConfig(_Strict):
+    """When a challenger becomes champion: better held-out AUC and calibration no worse."""
+
+    min_auc_gain: float = Field(default=0.0, ge=0, description="AUC the challenger must add")
+    max_brier_increase: float = Field(
+        default=0.0, ge=0, description="how much worse the Brier score (calibration) may get"
+    )
+
+
+class ModelsConfig(_Strict):
+    """MLflow propensity models (ml/): tracking, registry name, label horizon, promotion gate."""
+
+    tracking_uri: str | None = Field(
+        default=None, description="default sqlite:///<lakehouse root>/mlflow/mlflow.db"
+    )
+    artifact_root: str | None = Field(
+        default=None, description="default <lakehouse root>/mlflow/artifacts"
+    )
+    experiment: str = "purchase_propensity"
+    registered_model: str = "purchase_propensity"
+    horizon_days: int = Field(default=30, ge=1, description="label: a purchase within this")
+    holdout_share: float = Field(
+        default=0.25, gt=0, lt=1, description="customers held out to evaluate and promote"
+    )
+    max_training_rows: int = Field(default=500_000, ge=100)
+    seed: int = 7
+    promotion: PromotionConfig = Field(default_factory=PromotionConfig)
+
+
+ActionKind = Literal["commercial", "service", "content"]
+
+
+class ActionConfig(_Strict):
+    """One next best action: who may get it, on which channels, for which consent purpose."""
+
+    kind: ActionKind = "commercial"
+    purpose: str = Field(
+        description="consent purpose this action needs (consent.purposes), or 'service' for "
+        "messages a customer gets without opting in (order and account service)"
+    )
+    channels: list[str] = Field(description="channels it can be delivered on, in preference")
+    min_score: float = Field(default=0.0, ge=0, le=1)
+    max_score: float = Field(default=1.0, ge=0, le=1)
+    requires: list[Literal["open_cart", "purchased_before", "no_purchase"]] = Field(
+        default_factory=list, description="eligibility conditions on the customer's features"
+    )
+    markets: list[str] = Field(default_factory=list, description="empty means every market")
+    suppress_after_purchase: bool = Field(
+        default=True, description="not within suppression.recent_purchase_days of a purchase"
+    )
+    description: str = ""
+
+
+class CapConfig(_Strict):
+    max: int = Field(ge=0, description="deliveries allowed per customer in the window")
+    hours: float = Field(default=24.0, gt=0)
+
+
+class ExperimentConfig(_Strict):
+    """A holdout experiment: a fixed share of customers, by hash of customer_id and salt, gets
+    no action so that lift can be measured."""
+
+    salt: str = Field(min_length=1)
+    holdout_share: float = Field(default=0.1, ge=0, lt=1)
+
+
+class DecisioningConfig(_Strict):
+    """The decision endpoint (`lakecdp serve`): rules applied after scoring."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8090, ge=1, le=65535)
+    model_refresh_seconds: float = Field(
+        default=30.0, gt=0, description="how often the champion alias is checked for a new version"
+    )
+    experiment: str = Field(default="nba_default", description="the active experiment")
+    experiments: dict[str, ExperimentConfig] = Field(
+        default_factory=lambda: {"nba_default": ExperimentConfig(salt="nba-default")}
+    )
+    recent_purchase_days: float = Field(
+        default=2.0, ge=0, description="commercial actions are suppressed this long after a purchase"
+    )
+    unknown_consent: Literal["deny", "allow"] = Field(
+        default="deny", description="what 'unknown' consent means (opt-in markets: deny)"
+    )
+    unknown_consent_by_market: dict[str, Literal["deny", "allow"]] = Field(default_factory=dict)
+    caps: dict[str, CapConfig] = Field(default_factory=dict, description="channel -> cap")
+    actions: dict[str, ActionConfig] = Field(default_factory=dict, description="in priority order")
+    fallback_action: str = Field(
+        default="generic_content",
+        description="what to do when nothing personal can be decided (unknown person, no "
+        "features, no consent): content that needs no personal data",
+    )
+    holdout_action: str = "no_action"
+    log_dir: str | None = Field(
+        default=None, description="decision log segments; default <landing>/decisions"
+    )
+
+
 SourceName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 
 
@@ -443,6 +583,9 @@ class ProjectConfig(_Strict):
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
     quality: QualityConfig = Field(default_factory=QualityConfig)
     profiles: ProfilesConfig = Field(default_factory=ProfilesConfig)
+    features: FeaturesConfig = Field(default_factory=FeaturesConfig)
+    models: ModelsConfig = Field(default_factory=ModelsConfig)
+    decisioning: DecisioningConfig = Field(default_factory=DecisioningConfig)
 
     @model_validator(mode="after")
     def _identity_rules_are_consistent(self) -> ProjectConfig:
@@ -517,6 +660,40 @@ class ProjectConfig(_Strict):
                 raise ValueError("sources.events: 'events' is reserved for the event stream")
         return self
 
+    @model_validator(mode="after")
+    def _decisioning_is_consistent(self) -> ProjectConfig:
+        d = self.decisioning
+        purposes, channels = set(self.consent.purposes), set(self.consent.channels)
+        if d.experiment not in d.experiments:
+            raise ValueError(
+                f"decisioning.experiment: {d.experiment!r} is not one of decisioning.experiments "
+                f"({', '.join(sorted(d.experiments)) or 'none'})"
+            )
+        for channel in d.caps:
+            if channel not in channels:
+                raise ValueError(f"decisioning.caps.{channel}: unknown consent channel")
+        for market in d.unknown_consent_by_market:
+            if market not in self.markets:
+                raise ValueError(f"decisioning.unknown_consent_by_market.{market}: unknown market")
+        for name, action in d.actions.items():
+            key = f"decisioning.actions.{name}"
+            if name in (d.fallback_action, d.holdout_action):
+                raise ValueError(f"{key}: the name is reserved for the fallback/holdout action")
+            if action.purpose not in {*purposes, "service"}:
+                raise ValueError(
+                    f"{key}.purpose: unknown consent purpose {action.purpose!r} "
+                    f"(consent.purposes: {', '.join(sorted(purposes))})"
+                )
+            for channel in action.channels:
+                if channel not in channels:
+                    raise ValueError(f"{key}.channels: unknown channel {channel!r}")
+            for market in action.markets:
+                if market not in self.markets:
+                    raise ValueError(f"{key}.markets: unknown market {market!r}")
+            if action.min_score > action.max_score:
+                raise ValueError(f"{key}: min_score is above max_score")
+        return self
+
     # -- locations ---------------------------------------------------------------------------
     def table_path(self, layer: str, table: str) -> str:
         if layer not in LAYERS:
@@ -539,6 +716,24 @@ class ProjectConfig(_Strict):
 
     def checkpoint_path(self, name: str) -> str:
         return join_path(self.lakehouse.checkpoints_root, name)
+
+    @property
+    def features_root(self) -> str:
+        return self.features.root or join_path(self.lakehouse.root, "feast")
+
+    @property
+    def mlflow_tracking_uri(self) -> str:
+        return self.models.tracking_uri or (
+            f"sqlite:///{join_path(self.lakehouse.root, 'mlflow', 'mlflow.db')}"
+        )
+
+    @property
+    def mlflow_artifact_root(self) -> str:
+        return self.models.artifact_root or join_path(self.lakehouse.root, "mlflow", "artifacts")
+
+    @property
+    def decision_log_dir(self) -> str:
+        return self.decisioning.log_dir or join_path(self.lakehouse.landing_root, "decisions")
 
     @cached_property
     def market_codes(self) -> list[str]:
@@ -596,6 +791,9 @@ def _resolve_relative(cfg_data: dict[str, Any], base: Path) -> None:
         "spark.jars_dir",
         "quality.root",
         "profiles.dbt_project_dir",
+        "features.root",
+        "models.artifact_root",
+        "decisioning.log_dir",
     ):
         node: Any = cfg_data
         keys = dotted.split(".")

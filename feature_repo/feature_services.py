@@ -1,0 +1,26 @@
+"""Feature services: one per consumer, so a model's inputs are versioned by name."""
+
+from __future__ import annotations
+
+from feast import FeatureService, FeatureView
+
+from spark_jobs.features.transactions import FEATURE_COLUMNS
+
+PROPENSITY_SERVICE = "purchase_propensity_v1"
+DECISION_SERVICE = "decision_context_v1"
+
+
+def feature_services(views: dict[str, FeatureView]) -> list[FeatureService]:
+    transactions = views["customer_transactions"]
+    return [
+        FeatureService(
+            name=PROPENSITY_SERVICE,
+            features=[transactions[list(FEATURE_COLUMNS)]],
+            description="Inputs of the purchase_propensity model.",
+        ),
+        FeatureService(
+            name=DECISION_SERVICE,
+            features=[transactions, views["customer_profile"], views["customer_activity"]],
+            description="Everything /v1/decide reads for a customer: model inputs and rule inputs.",
+        ),
+    ]

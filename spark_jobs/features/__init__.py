@@ -1,0 +1,1 @@
+"""Feature tables for Feast: point-in-time transaction features, activity, identity lookup."""

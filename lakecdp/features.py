@@ -8,12 +8,11 @@ SQLite under <lakehouse>/feast or Redis (`features.online_store`).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import warnings
 
 import yaml
 

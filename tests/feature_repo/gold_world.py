@@ -112,3 +112,39 @@ def write_gold_world(spark: SparkSession, config: ProjectConfig) -> None:
         ],
         "customer_id string, status string, current_customer_id string",
     )
+
+
+def order_history(customers: int, seed: int, days: int = 180) -> list[tuple]:
+    """Orders of `customers` people with individual purchase rates (Poisson) that some of them
+    stop (churn): past frequency and recency predict the next purchase, as in real retail."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    rows: list[tuple] = []
+    for i in range(customers):
+        rate = rng.gamma(shape=0.7, scale=1 / 20)  # orders per day
+        churn_day = rng.uniform(0, days * 1.6)  # may never churn within the window
+        day = rng.uniform(0, 30)
+        while day < days + 40:  # 40 days past the as-of time give labels to the last cutoffs
+            if day < churn_day:
+                rows.append(
+                    (f"cus_{i:05d}", AS_OF - timedelta(days=days - day), float(rng.gamma(2, 30)))
+                )
+            day += rng.exponential(1 / max(rate, 1e-3))
+    return rows
+
+
+def write_order_history(
+    spark: SparkSession, config: ProjectConfig, customers: int = 400, seed: int = 3
+) -> None:
+    """gold.fct_orders with `order_history` and an empty gold.fct_events."""
+    rows = order_history(customers, seed)
+    _save(
+        spark,
+        config,
+        "gold",
+        "fct_orders",
+        [(f"o{i}", c, "web", t, a, "USD") for i, (c, t, a) in enumerate(rows)],
+        "order_key string, customer_id string, channel string, ordered_at timestamp, "
+        "amount_reporting double, currency string",
+    )

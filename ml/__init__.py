@@ -1,0 +1,1 @@
+"""Decisioning: purchase-propensity models in MLflow, their backtest, and the decision endpoint."""

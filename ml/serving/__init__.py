@@ -1,0 +1,1 @@
+"""The decision endpoint: identity -> online features -> champion score -> rules -> action."""

@@ -1,0 +1,251 @@
+"""`lakecdp serve`: POST /v1/decide, /health, Prometheus /metrics, OpenAPI at /openapi.json.
+
+A decision never fails for lack of data: an unknown person, missing features or no champion
+model give the fallback action with the reason. Only a request that is wrong gets an error: 422
+naming the field (the request model is built from the configuration, so channels, markets and
+identifier types are checked, and listed in the OpenAPI schema).
+"""
+
+# No `from __future__ import annotations`: FastAPI reads the endpoint's annotation at runtime,
+# and the request model is built from the configuration inside create_app.
+import time
+import uuid
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from fastapi import FastAPI, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+
+from lakecdp.config import ProjectConfig
+from lakecdp.identity.rules import IdentityRules
+from ml.serving.caps import CapCounter
+from ml.serving.champion import ChampionHolder
+from ml.serving.decision_log import DecisionLog
+from ml.serving.holdout import assign_arm
+from ml.serving.online import OnlineFeatures, has_transactions
+from ml.serving.rules import ANY_CHANNEL, CustomerContext, Outcome, choose_action
+
+
+class DecideResponse(BaseModel):
+    decision_id: str
+    customer_id: str | None
+    action: str
+    action_kind: str
+    channel: str | None
+    score: float | None
+    model_version: str | None
+    experiment: str
+    arm: str | None
+    fallback: bool
+    reasons: list[str]
+    decided_at: datetime
+
+
+def request_models(config: ProjectConfig) -> type[BaseModel]:
+    """The /v1/decide body, with the configured identifier types, channels and markets."""
+    id_types = Literal[tuple(config.identifier_types)]  # type: ignore[valid-type]
+    channels = Literal[(*config.consent.channels, ANY_CHANNEL)]  # type: ignore[valid-type]
+    markets = Literal[tuple(config.markets)]  # type: ignore[valid-type]
+    identifier = create_model(
+        "Identifier",
+        __config__=ConfigDict(extra="forbid"),
+        type=(id_types, Field(description="a configured identifier type")),
+        value=(str, Field(min_length=1, max_length=512)),
+    )
+
+    class _OneIdentity(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+
+        @model_validator(mode="after")
+        def _exactly_one(self) -> Any:
+            if (self.identifier is None) == (self.customer_id is None):  # type: ignore[attr-defined]
+                raise ValueError("give exactly one of identifier or customer_id")
+            return self
+
+    return create_model(
+        "DecideRequest",
+        __base__=_OneIdentity,
+        identifier=(identifier | None, None),
+        customer_id=(str | None, Field(default=None, min_length=1, max_length=128)),
+        channel=(channels, Field(description="where the action is delivered, or 'any'")),
+        market=(markets, Field(description="the market the request comes from")),
+        context=(dict[str, Any], Field(default_factory=dict)),
+    )
+
+
+@dataclass
+class DecisionService:
+    """Everything a decision reads and writes; built once per process."""
+
+    config: ProjectConfig
+    online: OnlineFeatures
+    caps: CapCounter
+    champion: ChampionHolder
+    log: DecisionLog
+
+    def __post_init__(self) -> None:
+        self._rules = IdentityRules.from_config(self.config)
+
+    @classmethod
+    def from_config(cls, config: ProjectConfig) -> "DecisionService":
+        from ml.serving.caps import cap_counter
+
+        return cls(
+            config,
+            OnlineFeatures(config),
+            cap_counter(config),
+            ChampionHolder(config),
+            DecisionLog(config.decision_log_dir),
+        )
+
+    def decide(self, request: Any) -> DecideResponse:
+        cfg = self.config.decisioning
+        now = datetime.now(UTC)
+        experiment = cfg.experiments[cfg.experiment]
+        customer_id, why_unknown = self._resolve(request)
+        model = self.champion.current
+        score: float | None = None
+        arm = None
+        reasons: list[str] = []
+        if customer_id is None:
+            outcome = Outcome(cfg.fallback_action, "content", None, True, [why_unknown or ""])
+        else:
+            features = self.online.features(customer_id)
+            arm = assign_arm(customer_id, experiment.salt, experiment.holdout_share)
+            if features.get("market") is None and not has_transactions(features):
+                outcome = Outcome(
+                    cfg.fallback_action, "content", None, True, ["no online features yet"]
+                )
+            else:
+                if model is None:
+                    reasons.append("no champion model: rules without a score")
+                elif has_transactions(features):
+                    score = model.score(features)
+                    reasons.append(f"score {score:.3f} by model v{model.version} ({model.kind})")
+                else:
+                    reasons.append("no purchase history: no score")
+                ctx = CustomerContext(customer_id, features.get("market"), features, score, arm)
+                outcome = choose_action(
+                    cfg,
+                    ctx,
+                    channel=request.channel,
+                    market=request.market,
+                    cap_counts=self.caps.counts(customer_id, cfg.caps),
+                    now=now,
+                )
+                if outcome.channel is not None and outcome.channel in cfg.caps:
+                    self.caps.record(customer_id, outcome.channel, cfg.caps[outcome.channel])
+        response = DecideResponse(
+            decision_id=uuid.uuid4().hex,
+            customer_id=customer_id,
+            action=outcome.action,
+            action_kind=outcome.kind,
+            channel=outcome.channel,
+            score=score,
+            model_version=model.version if model else None,
+            experiment=cfg.experiment,
+            arm=arm,
+            fallback=outcome.fallback,
+            reasons=[*reasons, *outcome.reasons],
+            decided_at=now,
+        )
+        self.log.write(
+            {
+                **response.model_dump(),
+                "request_channel": request.channel,
+                "market": request.market,
+                "identifier_type": request.identifier.type if request.identifier else None,
+                "context": request.context,
+            }
+        )
+        return response
+
+    def _resolve(self, request: Any) -> tuple[str | None, str | None]:
+        if request.customer_id is not None:
+            found = self.online.resolve(f"customer_id:{request.customer_id}")
+            return found, None if found else "unknown customer_id: fallback"
+        ident = request.identifier
+        region = self.config.markets[request.market].phone_region
+        normalized = self._rules.normalize(ident.type, ident.value, region=region)
+        if not normalized.ok:
+            return None, f"identifier {ident.type} unusable ({normalized.reason}): fallback"
+        found = self.online.resolve(f"{ident.type}:{normalized.value}")
+        return found, None if found else f"unknown {ident.type}: fallback"
+
+
+def create_app(config: ProjectConfig, service: DecisionService | None = None) -> FastAPI:
+    registry = CollectorRegistry()
+    decisions = Counter(
+        "lakecdp_decisions_total",
+        "Decisions by action, arm and fallback",
+        ["action", "arm", "fallback"],
+        registry=registry,
+    )
+    latency = Histogram(
+        "lakecdp_decide_seconds",
+        "Time to decide, from request parsed to response built",
+        buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0),
+        registry=registry,
+    )
+    state: dict[str, DecisionService] = {}
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> Any:
+        state["service"] = service or DecisionService.from_config(config)
+        state["service"].champion.start()
+        yield
+        state["service"].champion.stop()
+        state["service"].log.close()
+
+    app = FastAPI(
+        title="lakecdp decisions",
+        version="1",
+        description=__doc__,
+        lifespan=lifespan,
+    )
+    decide_request = request_models(config)
+
+    @app.post("/v1/decide", response_model=DecideResponse)
+    def decide(request: decide_request) -> DecideResponse:  # type: ignore[valid-type]
+        started = time.perf_counter()
+        response = state["service"].decide(request)
+        latency.observe(time.perf_counter() - started)
+        decisions.labels(response.action, response.arm or "none", str(response.fallback)).inc()
+        return response
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        model = state["service"].champion.current
+        return {
+            "status": "ok",
+            "model_version": model.version if model else None,
+            "experiment": config.decisioning.experiment,
+            "online_store": config.features.online_store,
+        }
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+def serve(config: ProjectConfig, host: str | None = None, port: int | None = None) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        create_app(config),
+        host=host or config.decisioning.host,
+        port=port or config.decisioning.port,
+        log_level="warning",
+        access_log=False,
+    )

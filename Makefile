@@ -20,7 +20,7 @@ help:
 	@echo "make lint          ruff check + format check"
 	@echo "make sql           SQL endpoint for analysts: jdbc:hive2://localhost:10000 (docs/catalog.md)"
 	@echo "make sql-shell     spark-sql shell on the same shared catalog"
-	@echo "make services      start the local PostgreSQL (Hive metastore) if it is down"
+	@echo "make services      start the local PostgreSQL (Hive metastore) and Redis if they are down"
 
 uv:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
@@ -41,9 +41,11 @@ $(JARS_STAMP): infra/jars/pom.xml
 install: $(VENV_STAMP) $(JARS_STAMP)
 jars: $(JARS_STAMP)
 
-# Local services the platform talks to: PostgreSQL (Hive metastore). Idempotent.
+# Local services the platform talks to: PostgreSQL (Hive metastore) and Redis (online store,
+# frequency caps). Idempotent.
 services:
 	infra/postgres/ensure.sh
+	infra/redis/ensure.sh
 
 demo: install
 	$(RUN) lakecdp demo

@@ -32,16 +32,20 @@ def consent_row(config: ProjectConfig, granted: set[str]) -> list[str]:
     ]
 
 
-def write_gold_world(spark: SparkSession, config: ProjectConfig) -> None:
+def write_gold_world(spark: SparkSession, config: ProjectConfig, history: int = 0) -> None:
     """Customers:
     - cus_a: buys every ~10 days (orders up to 3 days ago), consents to marketing email/push
     - cus_b: bought twice long ago, open cart 10 minutes ago, consents to everything
     - cus_c: never bought, denies everything
     - cus_old -> retired into cus_a (a merge)
+    - `history` more (cus_00000 ...) with `order_history`, consenting to everything, e-mail
+      h<i>@example.com: enough buyers and non-buyers to train on
     """
     orders = [("cus_a", ago(days=d), 40.0 + d) for d in (3, 13, 23, 33, 43, 53, 63, 73)]
     orders += [("cus_b", ago(days=120), 200.0), ("cus_b", ago(days=100), 150.0)]
     orders += [("cus_a", ago(days=-2), 55.0)]  # after the as-of time: a label, not a feature
+    orders += order_history(history, seed=3)
+    others = sorted({c for c, _, _ in orders} - {"cus_a", "cus_b", "cus_c"})
     _save(
         spark,
         config,
@@ -74,6 +78,7 @@ def write_gold_world(spark: SparkSession, config: ProjectConfig) -> None:
         ("cus_a", "SG", *consent_row(config, {"marketing_email", "marketing_push"}), AS_OF),
         ("cus_b", "MY", *consent_row(config, everything), AS_OF),
         ("cus_c", "TH", *consent_row(config, set()), AS_OF),
+        *((c, "SG", *consent_row(config, everything), AS_OF) for c in others),
     ]
     _save(
         spark,
@@ -90,6 +95,7 @@ def write_gold_world(spark: SparkSession, config: ProjectConfig) -> None:
         ("phone", "+6591234567", "cus_a"),
         ("device_id", "dev-b", "cus_b"),
         ("email", "carol@example.com", "cus_c"),
+        *(("email", f"h{c.removeprefix('cus_')}@example.com", c) for c in others),
     ]
     _save(
         spark,
@@ -109,6 +115,7 @@ def write_gold_world(spark: SparkSession, config: ProjectConfig) -> None:
             ("cus_b", "active", "cus_b"),
             ("cus_c", "active", "cus_c"),
             ("cus_old", "retired", "cus_a"),
+            *((c, "active", c) for c in others),
         ],
         "customer_id string, status string, current_customer_id string",
     )
@@ -132,19 +139,3 @@ def order_history(customers: int, seed: int, days: int = 180) -> list[tuple]:
                 )
             day += rng.exponential(1 / max(rate, 1e-3))
     return rows
-
-
-def write_order_history(
-    spark: SparkSession, config: ProjectConfig, customers: int = 400, seed: int = 3
-) -> None:
-    """gold.fct_orders with `order_history` and an empty gold.fct_events."""
-    rows = order_history(customers, seed)
-    _save(
-        spark,
-        config,
-        "gold",
-        "fct_orders",
-        [(f"o{i}", c, "web", t, a, "USD") for i, (c, t, a) in enumerate(rows)],
-        "order_key string, customer_id string, channel string, ordered_at timestamp, "
-        "amount_reporting double, currency string",
-    )

@@ -121,6 +121,18 @@ def spark_lake(spark, lake: ProjectConfig) -> ProjectConfig:  # type: ignore[no-
     return lake
 
 
+@pytest.fixture(scope="session")
+def decision_lake(spark, tmp_path_factory: pytest.TempPathFactory) -> ProjectConfig:  # type: ignore[no-untyped-def]
+    """A gold lakehouse with feature tables, a champion model and a materialized SQLite online
+    store (tests/feature_repo/gold_world.py), built once for the feature and decision tests."""
+    from tests.feature_repo.gold_world import build_decision_lake
+
+    config = make_config(tmp_path_factory.mktemp("decisions") / "lakehouse")
+    forget_tables(spark)
+    build_decision_lake(spark, config)
+    return config
+
+
 def wait_for(predicate: Callable[[], bool], timeout: float = 30, interval: float = 0.1) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():

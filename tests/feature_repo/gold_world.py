@@ -139,3 +139,16 @@ def order_history(customers: int, seed: int, days: int = 180) -> list[tuple]:
                 )
             day += rng.exponential(1 / max(rate, 1e-3))
     return rows
+
+
+def build_decision_lake(spark: SparkSession, config: ProjectConfig, history: int = 400) -> None:
+    """The gold world with `history` trainable customers, its feature tables, a trained and
+    promoted champion, and the online store materialized: what the endpoint serves from."""
+    from lakecdp.features import materialize
+    from ml.train import train_from_lakehouse
+    from spark_jobs.features.job import build_feature_tables
+
+    write_gold_world(spark, config, history=history)
+    build_feature_tables(spark, config, AS_OF.isoformat())
+    train_from_lakehouse(spark, config, AS_OF.isoformat())
+    materialize(spark, config)

@@ -101,6 +101,7 @@ def train_models(
                 input_example=x_test.head(3),
                 registered_model_name=config.models.registered_model,
                 skops_trusted_types=list(TRUSTED_TYPES),
+                pip_requirements=_serving_requirements(),
             )
             version = str(info.registered_model_version)
             client.set_model_version_tag(
@@ -110,6 +111,14 @@ def train_models(
     best = max(result.versions, key=lambda v: _finite(v.metrics["auc"]))
     result.promotion = promote(config, best.version, best.run_id, x_test, y_test)
     return result
+
+
+def _serving_requirements() -> list[str]:
+    """What loading the model needs, pinned to what trained it (MLflow would otherwise export
+    the whole project's lockfile on every run)."""
+    from importlib.metadata import version
+
+    return [f"{p}=={version(p)}" for p in ("scikit-learn", "numpy", "pandas", "skops")]
 
 
 def _finite(value: float) -> float:

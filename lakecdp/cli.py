@@ -23,6 +23,12 @@ app.add_typer(collect_app, name="collect")
 identity_app = typer.Typer(no_args_is_help=True, help="Identity resolution (stable customer ids).")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(identity_app, name="identity")
+features_app = typer.Typer(no_args_is_help=True, help="Feast features (feature_repo/).")
+app.add_typer(features_app, name="features")
+model_app = typer.Typer(no_args_is_help=True, help="Purchase-propensity models in MLflow (ml/).")
+app.add_typer(model_app, name="model")
+measure_app = typer.Typer(no_args_is_help=True, help="Measure outcomes of decisions.")
+app.add_typer(measure_app, name="measure")
 sql_app = typer.Typer(
     no_args_is_help=True, help="SQL access for analysts on the shared catalog (docs/catalog.md)."
 )
@@ -427,6 +433,99 @@ def demo(
     from lakecdp.demo import run_demo
 
     run_demo(_config(), customers=customers, seed=seed, console=console)
+
+
+AsOfOption = Annotated[
+    str | None,
+    typer.Option("--as-of", help="now, latest (newest event or order) or an ISO time."),
+]
+
+
+@features_app.command("build")
+def features_build(as_of: AsOfOption = None) -> None:
+    """Feature tables from gold and silver: snapshots, activity, identifier lookup."""
+    from lakecdp.spark import get_spark
+    from spark_jobs.features.job import FeatureInputMissing, build_feature_tables
+
+    cfg = _config()
+    try:
+        built = build_feature_tables(get_spark(cfg, "lakecdp-features"), cfg, as_of)
+    except FeatureInputMissing as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"features as of {built.as_of:%Y-%m-%d %H:%M}: {built.rows}")
+
+
+@features_app.command("apply")
+def features_apply() -> None:
+    """Register the feature repository's definitions for this lakehouse."""
+    from lakecdp.features import apply_definitions
+
+    store = apply_definitions(_config())
+    console.print(f"applied {len(store.list_feature_views())} feature views to {store.repo_path}")
+
+
+@features_app.command("materialize")
+def features_materialize() -> None:
+    """Copy what changed since the last run into the online store (incremental)."""
+    from lakecdp.features import materialize
+    from lakecdp.spark import get_spark
+
+    cfg = _config()
+    done = materialize(get_spark(cfg, "lakecdp-materialize"), cfg)
+    console.print(f"materialized {', '.join(done.views)} up to {done.end:%Y-%m-%d %H:%M} UTC")
+
+
+@model_app.command("train")
+def model_train(as_of: AsOfOption = None) -> None:
+    """Train, log and register the models; promote the best if it beats the champion."""
+    from lakecdp.spark import get_spark
+    from ml.train import train_from_lakehouse
+    from ml.training_set import NotEnoughHistory
+
+    cfg = _config()
+    try:
+        result = train_from_lakehouse(get_spark(cfg, "lakecdp-train"), cfg, as_of)
+    except NotEnoughHistory as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    print_training(result)
+
+
+def print_training(result) -> None:  # type: ignore[no-untyped-def]
+    table = Table(title=f"purchase propensity, {result.rows:,} training rows")
+    for col in ("version", "model", "AUC", "PR-AUC", "Brier", "ECE"):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    for v in result.versions:
+        m = v.metrics
+        table.add_row(
+            v.version,
+            v.kind,
+            f"{m['auc']:.4f}",
+            f"{m['pr_auc']:.4f}",
+            f"{m['brier']:.4f}",
+            f"{m['ece']:.4f}",
+        )
+    console.print(table)
+    if result.promotion:
+        p = result.promotion
+        verdict = "[green]promoted to champion[/green]" if p.promoted else "[yellow]not promoted"
+        console.print(f"challenger v{p.challenger_version}: {verdict}[/] ({p.reason})")
+
+
+@app.command("serve")
+def serve_decisions(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """The decision endpoint: POST /v1/decide, /health, /metrics, /docs."""
+    from ml.serving.app import serve
+
+    cfg = _config()
+    console.print(
+        f"decisions on http://{host or cfg.decisioning.host}:{port or cfg.decisioning.port}"
+    )
+    serve(cfg, host, port)
 
 
 @sql_app.command("serve")

@@ -546,7 +546,7 @@ class DecisioningConfig(_Strict):
         default_factory=lambda: {"nba_default": ExperimentConfig(salt="nba-default")}
     )
     recent_purchase_days: float = Field(
-        default=2.0, ge=0, description="commercial actions are suppressed this long after a purchase"
+        default=2.0, ge=0, description="days after a purchase without commercial actions"
     )
     unknown_consent: Literal["deny", "allow"] = Field(
         default="deny", description="what 'unknown' consent means (opt-in markets: deny)"

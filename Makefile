@@ -9,7 +9,7 @@ JARS_DIR := .cache/jars
 VENV_STAMP := .venv/.lakecdp-installed
 JARS_STAMP := $(JARS_DIR)/.installed
 
-.PHONY: help install uv jars services demo test test-fast lint format bench-ingest bench-identity bench-dbt collect stream sql sql-shell clean
+.PHONY: help install uv jars services demo test test-fast lint format bench-ingest bench-identity bench-dbt collect stream sql sql-shell serve clean
 
 help:
 	@echo "make demo          install what is missing, then run the end-to-end demo"
@@ -20,6 +20,7 @@ help:
 	@echo "make lint          ruff check + format check"
 	@echo "make sql           SQL endpoint for analysts: jdbc:hive2://localhost:10000 (docs/catalog.md)"
 	@echo "make sql-shell     spark-sql shell on the same shared catalog"
+	@echo "make serve         the decision endpoint: POST /v1/decide on http://127.0.0.1:8090"
 	@echo "make services      start the local PostgreSQL (Hive metastore) and Redis if they are down"
 
 uv:
@@ -79,6 +80,9 @@ sql: install services
 
 sql-shell: install services
 	$(RUN) lakecdp sql shell
+
+serve: install
+	$(RUN) lakecdp serve
 
 clean:
 	rm -rf .lakehouse spark-warehouse metastore_db derby.log

@@ -29,7 +29,7 @@ from rich.table import Table
 
 from benchmarks.loadgen import batch_bodies, closed_loop, free_port, open_loop, single_bodies
 from lakecdp.config import load_config
-from lakecdp.demo import start_collector, stop_collector
+from lakecdp.demo import start_collector, stop_server
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
@@ -73,7 +73,7 @@ def capacity(root: Path, port: int, batch_requests: int, track_requests: int) ->
             )
         )
     finally:
-        stop_collector(collector)
+        stop_server(collector)
     return {"batch_50": batch.summary(), "track_1": track.summary()}
 
 
@@ -127,7 +127,7 @@ def freshness(root: Path, port: int, events: int, rate: float, trigger: float, w
                 max_seconds=events / rate * 3,
             )
         )
-        stop_collector(collector)
+        stop_server(collector)
         sealed = len(list(Path(config.events_landing).glob("*.jsonl")))
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
@@ -137,7 +137,7 @@ def freshness(root: Path, port: int, events: int, rate: float, trigger: float, w
             time.sleep(1)
     finally:
         if collector.poll() is None:
-            stop_collector(collector)
+            stop_server(collector)
         os.killpg(stream.pid, signal.SIGTERM)
         stream.wait(timeout=120)
 

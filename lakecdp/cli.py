@@ -509,8 +509,8 @@ def print_training(result) -> None:  # type: ignore[no-untyped-def]
     console.print(table)
     if result.promotion:
         p = result.promotion
-        verdict = "[green]promoted to champion[/green]" if p.promoted else "[yellow]not promoted"
-        console.print(f"challenger v{p.challenger_version}: {verdict}[/] ({p.reason})")
+        verdict = "[green]promoted to champion[/]" if p.promoted else "[yellow]not promoted[/]"
+        console.print(f"challenger v{p.challenger_version}: {verdict} ({p.reason})")
 
 
 @model_app.command("backtest")

@@ -2,8 +2,9 @@
 
 generate -> collector (real HTTP on loopback) -> batch ingestion -> micro-batch (available now)
 -> identity stitching -> quality report against the generator's ground truth -> dbt build of
-the unified profiles -> a sample profile and audience sizes; a quality gate after each stage
-stops the demo if a check fails. Later layers (features, decisions) extend this same command.
+the unified profiles -> a sample profile and audience sizes -> features (Feast), a trained and
+promoted propensity model (MLflow), the decision endpoint and five decisions; a quality gate
+after each stage stops the demo if a check fails.
 """
 
 from __future__ import annotations
@@ -26,48 +27,54 @@ from rich.table import Table
 from lakecdp.config import ProjectConfig
 
 
-def start_collector(
-    config: ProjectConfig, port: int, env: dict[str, str] | None = None
+def start_cli_server(
+    config: ProjectConfig,
+    command: list[str],
+    health_url: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
 ) -> subprocess.Popen[bytes]:
-    """Start `lakecdp collect serve` in a child process and wait until /health answers.
+    """Start `lakecdp <command>` in a child process and wait until `health_url` answers 200.
 
     The child is handed this process's resolved configuration (JSON is YAML), so overrides made
     here reach it unchanged.
     """
-    resolved = Path(tempfile.mkdtemp(prefix="lakecdp-collector-")) / "lakecdp.json"
+    resolved = Path(tempfile.mkdtemp(prefix="lakecdp-server-")) / "lakecdp.json"
     resolved.write_text(json.dumps(config.model_dump(mode="json")))
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "lakecdp.cli",
-            "--config",
-            str(resolved),
-            "collect",
-            "serve",
-            "--port",
-            str(port),
-        ],
+        [sys.executable, "-m", "lakecdp.cli", "--config", str(resolved), *command],
         env={**os.environ, **(env or {})},
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"collector exited with code {process.returncode}")
+            raise RuntimeError(f"`lakecdp {' '.join(command)}` exited with {process.returncode}")
         try:
-            if (
-                httpx.get(f"http://{config.collector.host}:{port}/health", timeout=1).status_code
-                == 200
-            ):
+            if httpx.get(health_url, timeout=1).status_code == 200:
                 return process
         except httpx.TransportError:
-            time.sleep(0.2)
+            pass
+        time.sleep(0.2)
     process.kill()
-    raise RuntimeError("collector did not answer /health within 30 s")
+    raise RuntimeError(f"`lakecdp {' '.join(command)}` did not answer {health_url} in {timeout} s")
 
 
-def stop_collector(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM lets the collector seal its open landing segments before it exits."""
+def start_collector(
+    config: ProjectConfig, port: int, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """`lakecdp collect serve` in a child process, once /health answers."""
+    return start_cli_server(
+        config,
+        ["collect", "serve", "--port", str(port)],
+        f"http://{config.collector.host}:{port}/health",
+        env,
+        timeout=30,
+    )
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM lets a server finish: the collector seals its open landing segments, the decision
+    endpoint its decision log."""
     process.send_signal(signal.SIGTERM)
     try:
         process.wait(timeout=30)
@@ -122,7 +129,7 @@ def run_demo(
                 historical=True,
             )
     finally:
-        stop_collector(collector)
+        stop_server(collector)
     step("send events through the collector", t)
     console.print(
         f"collector accepted {stats.accepted:,} events, refused {stats.rejected:,} "
@@ -170,6 +177,11 @@ def run_demo(
     run_gate(spark, config, "identity")
     step("quality gate: identity", t)
     profile_summary = _build_profiles(spark, config, console, step) if profiles else {}
+    decisioning = {}
+    if profiles:
+        from lakecdp.decision_demo import run_decisioning
+
+        decisioning = run_decisioning(spark, config, console, step)
     timing_table = Table(title="Time taken")
     timing_table.add_column("step")
     timing_table.add_column("seconds", justify="right")
@@ -183,6 +195,7 @@ def run_demo(
         "collector": {"accepted": stats.accepted, "refused": stats.rejected_by_reason},
         "identity": {"run": identity.stats, "report": report},
         "profiles": profile_summary,
+        "decisioning": decisioning,
         **summary,
     }
     out = Path(config.lakehouse.root) / "demo-summary.json"

@@ -50,7 +50,9 @@ def source_records(folder: Path, fmt: str) -> int:
 def test_demo_lands_every_record_in_bronze_or_quarantine(spark, tmp_path) -> None:
     forget_tables(spark)
     root = tmp_path / "lakehouse"
-    config = make_config(root, LAKECDP_COLLECTOR_PORT=str(free_port()))
+    config = make_config(
+        root, LAKECDP_COLLECTOR_PORT=str(free_port()), LAKECDP_SERVE_PORT=str(free_port())
+    )
     result = run_demo(config, customers=300, seed=11, console=Console(quiet=True))
     world = root / "world"
     tables = result["tables"]
@@ -110,3 +112,18 @@ def test_demo_lands_every_record_in_bronze_or_quarantine(spark, tmp_path) -> Non
     }
     assert sum(profiles["audiences"].values()) > 0
     assert any((root / "quality" / "data_docs").rglob("index.html"))
+
+    # Decisioning: a champion was trained and promoted, and each case met its rule.
+    decisioning = result["decisioning"]
+    promotion = decisioning["training"]["promotion"]
+    assert promotion["promoted"] and promotion["challenger"]["auc"] > 0.6, promotion
+    decisions = decisioning["decisions"]
+    known = decisions["known customer (by e-mail)"]
+    assert known["customer_id"] and known["score"] is not None and known["arm"] == "treatment"
+    unknown = decisions["unknown device"]
+    assert unknown["fallback"] and unknown["reasons"] == ["unknown device_id: fallback"]
+    opted_out = decisions["opted out of marketing"]
+    assert opted_out["action_kind"] in ("service", "content"), opted_out
+    assert any("consent denied for marketing" in r for r in opted_out["reasons"])
+    assert any("capped on" in r for r in decisions["capped customer"]["reasons"])
+    assert decisions["holdout customer"]["action"] == "no_action"

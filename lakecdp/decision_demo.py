@@ -1,0 +1,158 @@
+"""The decisioning part of `make demo`: features, a trained and promoted model, the online
+store, the decision endpoint over HTTP, and five decisions that show each rule at work."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+from rich.console import Console
+from rich.table import Table
+
+from lakecdp.config import ProjectConfig
+from ml.serving.holdout import assign_arm
+
+
+def _arm(config: ProjectConfig, customer_id: str) -> str:
+    experiment = config.decisioning.experiments[config.decisioning.experiment]
+    return assign_arm(customer_id, experiment.salt, experiment.holdout_share)
+
+
+def pick_customers(spark: SparkSession, config: ProjectConfig) -> dict[str, dict[str, Any]]:
+    """One customer per case, from the lakehouse (small, bounded collects)."""
+    dim = spark.read.format("delta").load(config.table_path("gold", "dim_customers"))
+    snapshots = spark.read.format("delta").load(
+        config.table_path("gold", "customer_feature_snapshots")
+    )
+    buyers = snapshots.select("customer_id").distinct()
+    id_map = spark.read.format("delta").load(config.table_path("silver", "id_map"))
+    marketing = [f"consent_marketing_{c}" for c in config.consent.channels]
+    emails = (
+        id_map.where("id_type = 'email'").groupBy("customer_id").agg(F.min("value").alias("email"))
+    )
+    consenting = (
+        dim.where(F.col("consent_marketing_email") == "granted")
+        .join(buyers, "customer_id")
+        .join(emails, "customer_id")
+        .select("customer_id", "market", "email")
+        .orderBy("customer_id")
+        .limit(300)
+        .collect()
+    )
+    denied = F.lit(True)
+    for column in marketing:
+        denied = denied & (F.col(column) == "denied")
+    opted_out = (
+        (dim.where(denied).join(buyers, "customer_id").select("customer_id", "market"))
+        .orderBy("customer_id")
+        .limit(300)
+        .collect()
+    )
+    everyone = dim.select("customer_id", "market").orderBy("customer_id").limit(500).collect()
+    treated = [r for r in consenting if _arm(config, r.customer_id) == "treatment"]
+    picks: dict[str, dict[str, Any]] = {}
+    if treated:
+        picks["known customer (by e-mail)"] = {
+            "identifier": {"type": "email", "value": treated[0].email.upper()},
+            "market": treated[0].market,
+        }
+    if len(treated) > 1:
+        picks["capped customer"] = {
+            "customer_id": treated[1].customer_id,
+            "market": treated[1].market,
+        }
+    picks["unknown device"] = {
+        "identifier": {"type": "device_id", "value": "dev-never-seen-0001"},
+        "market": "SG",
+    }
+    out = next((r for r in opted_out if _arm(config, r.customer_id) == "treatment"), None)
+    if out is not None:
+        picks["opted out of marketing"] = {"customer_id": out.customer_id, "market": out.market}
+    held = next((r for r in everyone if _arm(config, r.customer_id) == "holdout"), None)
+    if held is not None:
+        picks["holdout customer"] = {"customer_id": held.customer_id, "market": held.market}
+    return picks
+
+
+def ask(url: str, case: dict[str, Any], channel: str = "any") -> dict[str, Any]:
+    response = httpx.post(f"{url}/v1/decide", json={**case, "channel": channel}, timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+def show_decisions(
+    spark: SparkSession, config: ProjectConfig, url: str, console: Console
+) -> dict[str, dict[str, Any]]:
+    decisions: dict[str, dict[str, Any]] = {}
+    for case, body in pick_customers(spark, config).items():
+        if case == "capped customer":
+            first = ask(url, body)
+            channel = first["channel"] or "email"
+            cap = config.decisioning.caps.get(channel)
+            answer = first
+            for _ in range(cap.max if cap else 0):
+                answer = ask(url, body, channel)
+            decisions[case] = answer
+        else:
+            decisions[case] = ask(url, body)
+    table = Table(title="Decisions (POST /v1/decide)", show_lines=True)
+    for col in ("case", "customer", "action", "channel", "score", "arm", "reasons"):
+        table.add_column(col, overflow="fold")
+    for case, d in decisions.items():
+        table.add_row(
+            case,
+            str(d["customer_id"]),
+            d["action"],
+            str(d["channel"]),
+            f"{d['score']:.3f}" if d["score"] is not None else "-",
+            str(d["arm"]),
+            "\n".join(d["reasons"][-3:]),
+        )
+    console.print(table)
+    return decisions
+
+
+def run_decisioning(
+    spark: SparkSession,
+    config: ProjectConfig,
+    console: Console,
+    step: Callable[[str, float], None],
+) -> dict[str, Any]:
+    from lakecdp.cli import print_training
+    from lakecdp.demo import start_cli_server, stop_server
+    from lakecdp.features import materialize
+    from ml.train import describe, train_from_lakehouse
+    from spark_jobs.features.job import build_feature_tables
+
+    t = time.monotonic()
+    built = build_feature_tables(spark, config, "latest")
+    step("feature tables (snapshots, activity, identifier lookup)", t)
+    t = time.monotonic()
+    training = train_from_lakehouse(spark, config, "latest")
+    step("train, register and gate the propensity models (MLflow)", t)
+    print_training(training)
+    t = time.monotonic()
+    materialize(spark, config)
+    step(f"materialize features to the {config.features.online_store} online store", t)
+    t = time.monotonic()
+    port = config.decisioning.port
+    url = f"http://{config.decisioning.host}:{port}"
+    server = start_cli_server(config, ["serve", "--port", str(port)], f"{url}/health")
+    try:
+        step("start the decision endpoint", t)
+        decisions = show_decisions(spark, config, url, console)
+    finally:
+        stop_server(server)
+    console.print(
+        f"decision endpoint: `make serve` (http://{config.decisioning.host}:{port}/docs); "
+        f"decisions logged to {config.decision_log_dir}"
+    )
+    return {
+        "features": {"as_of": built.as_of.isoformat(), "rows": built.rows},
+        "training": describe(training),
+        "decisions": decisions,
+    }

@@ -43,11 +43,14 @@ def pick_customers(spark: SparkSession, config: ProjectConfig) -> dict[str, dict
         .limit(300)
         .collect()
     )
-    denied = F.lit(True)
+    # opted out: said no to marketing somewhere and yes nowhere
+    no_yes = F.lit(True)
     for column in marketing:
-        denied = denied & (F.col(column) == "denied")
+        no_yes = no_yes & (F.col(column) != "granted")
+    some_no = F.array_contains(F.array(*[F.col(c) for c in marketing]), "denied")
     opted_out = (
-        (dim.where(denied).join(buyers, "customer_id").select("customer_id", "market"))
+        dim.where(no_yes & some_no)
+        .select("customer_id", "market")
         .orderBy("customer_id")
         .limit(300)
         .collect()

@@ -187,6 +187,53 @@ def ingest_stream(
     run_streams(spark, cfg, StreamOptions(available_now, trigger_seconds, timeout))
 
 
+@ingest_app.command("decisions")
+def ingest_decisions_command() -> None:
+    """Sealed decision-log segments into bronze.decisions (merged on decision_id)."""
+    from lakecdp.spark import get_spark
+    from spark_jobs.ingest.decisions import ingest_decisions
+
+    cfg = _config()
+    counts = ingest_decisions(get_spark(cfg, "lakecdp-ingest-decisions"), cfg)
+    console.print(
+        f"bronze.decisions: {counts['decisions']:,} new; quarantined {counts['quarantined']:,}"
+    )
+
+
+@measure_app.command("lift")
+def measure_lift_command(
+    experiment: Annotated[str, typer.Option(help="Experiment name (decisioning.experiments).")],
+    window_days: Annotated[int, typer.Option(min=1, help="Attribution window after entry.")] = 7,
+) -> None:
+    """Conversion in treatment against holdout, with a 95% interval of the difference."""
+    from lakecdp.spark import get_spark
+    from ml.measure import measure_lift
+
+    cfg = _config()
+    lift = measure_lift(get_spark(cfg, "lakecdp-measure"), cfg, experiment, window_days)
+    low, high = lift.interval
+    table = Table(title=f"{experiment}: orders within {window_days} days of the first decision")
+    for col in ("arm", "customers", "converted", "rate"):
+        table.add_column(col, justify="left" if col == "arm" else "right")
+    table.add_row(
+        "treatment",
+        f"{lift.treatment_customers:,}",
+        f"{lift.treatment_conversions:,}",
+        f"{lift.treatment_rate:.2%}",
+    )
+    table.add_row(
+        "holdout",
+        f"{lift.holdout_customers:,}",
+        f"{lift.holdout_conversions:,}",
+        f"{lift.holdout_rate:.2%}",
+    )
+    console.print(table)
+    console.print(
+        f"lift {lift.difference:+.2%} (95% CI {low:+.2%} to {high:+.2%}), "
+        f"relative {lift.relative_lift:+.1%}"
+    )
+
+
 @identity_app.command("run")
 def identity_run(
     full: Annotated[

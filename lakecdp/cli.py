@@ -523,6 +523,27 @@ def features_materialize() -> None:
     console.print(f"materialized {', '.join(done.views)} up to {done.end:%Y-%m-%d %H:%M} UTC")
 
 
+@features_app.command("push")
+def features_push(
+    available_now: Annotated[
+        bool, typer.Option("--available-now", help="Push what is in bronze, then stop.")
+    ] = False,
+    trigger_seconds: Annotated[float | None, typer.Option(min=0.1)] = None,
+) -> None:
+    """Micro-batch: new bronze.events -> customers' recent activity -> the online store."""
+    from lakecdp.spark import get_spark
+    from spark_jobs.features.activity_push import run_activity_push
+
+    cfg = _config()
+    stats = run_activity_push(
+        get_spark(cfg, "lakecdp-push"),
+        cfg,
+        available_now=available_now,
+        trigger_seconds=trigger_seconds,
+    )
+    console.print(f"pushed activity of {stats.customers:,} customers in {stats.batches} batches")
+
+
 @model_app.command("train")
 def model_train(as_of: AsOfOption = None) -> None:
     """Train, log and register the models; promote the best if it beats the champion."""

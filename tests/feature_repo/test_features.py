@@ -150,3 +150,55 @@ def test_redis_online_store_serves_the_same_features(spark, decision_lake, tmp_p
         features=store.get_feature_service(DECISION_SERVICE), entity_rows=[{"customer_id": "cus_b"}]
     ).to_dict()
     assert (rows["open_cart"], rows["market"]) == ([1], ["MY"])
+
+
+def test_micro_batch_pushes_fresh_activity_once(spark, decision_lake) -> None:  # type: ignore[no-untyped-def]
+    from spark_jobs.features.activity_push import run_activity_push
+    from tests.expectations.lake_tables import write_events
+
+    now = datetime.now(UTC)
+
+    def at(minutes: float) -> str:
+        return (now - timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
+
+    context = {"channel": "app", "market": "SG"}
+    write_events(
+        spark,
+        decision_lake,
+        [
+            {
+                "messageId": "m-view",
+                "event": "product_viewed",
+                "anonymousId": "anon-5",
+                "traits": {"email": "H00005@Example.com"},
+                "context": context,
+                "timestamp": at(5),
+            },
+            {
+                "messageId": "m-cart",
+                "event": "product_added",
+                "anonymousId": "anon-5",
+                "traits": {"email": "h00005@example.com"},
+                "context": context,
+                "timestamp": at(1),
+            },
+            {"messageId": "m-stranger", "anonymousId": "anon-x", "timestamp": at(1)},
+        ],
+    )
+    stats = run_activity_push(spark, decision_lake, available_now=True)
+    assert stats.customers == 1
+    row = (
+        feature_store(decision_lake)
+        .get_online_features(
+            features=[
+                "customer_activity:open_cart",
+                "customer_activity:views_30m",
+                "customer_activity:last_channel",
+            ],
+            entity_rows=[{"customer_id": "cus_00005"}],
+        )
+        .to_dict()
+    )
+    assert (row["open_cart"], row["views_30m"], row["last_channel"]) == ([1], [1], ["app"])
+    again = run_activity_push(spark, decision_lake, available_now=True)
+    assert again.customers == 0  # the checkpoint remembers what was pushed

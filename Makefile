@@ -9,7 +9,7 @@ JARS_DIR := .cache/jars
 VENV_STAMP := .venv/.lakecdp-installed
 JARS_STAMP := $(JARS_DIR)/.installed
 
-.PHONY: help install uv jars services demo test test-fast lint format bench-ingest bench-identity bench-dbt collect stream sql sql-shell serve clean
+.PHONY: help install uv jars services demo test test-fast lint format bench-ingest bench-identity bench-dbt bench-serve collect stream sql sql-shell serve clean
 
 help:
 	@echo "make demo          install what is missing, then run the end-to-end demo"
@@ -17,6 +17,7 @@ help:
 	@echo "make bench-ingest  collector throughput/latency and micro-batch freshness benchmark"
 	@echo "make bench-identity connected components at 1M/10M edges, resolver throughput"
 	@echo "make bench-dbt     dbt build + gates on a 100k-customer world, then an incremental rebuild"
+	@echo "make bench-serve   /v1/decide against feast serve, same store and load (SQLite, Redis)"
 	@echo "make lint          ruff check + format check"
 	@echo "make sql           SQL endpoint for analysts: jdbc:hive2://localhost:10000 (docs/catalog.md)"
 	@echo "make sql-shell     spark-sql shell on the same shared catalog"
@@ -74,6 +75,9 @@ bench-identity: install
 
 bench-dbt: install
 	$(RUN) python -m benchmarks.bench_dbt
+
+bench-serve: install services
+	$(RUN) python -m benchmarks.bench_serve
 
 sql: install services
 	$(RUN) lakecdp sql serve

@@ -105,3 +105,61 @@ def test_malformed_write_keys_from_environment() -> None:
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "nope.yaml", environ={})
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda d: d["decisioning"]["caps"].update({"fax": {"max": 1}}),
+            "decisioning.caps.fax: unknown consent channel",
+        ),
+        (
+            lambda d: d["decisioning"].update({"experiment": "nope"}),
+            "decisioning.experiment: 'nope' is not one of decisioning.experiments",
+        ),
+        (
+            lambda d: d["decisioning"]["actions"]["cart_recovery"].update({"purpose": "spam"}),
+            "decisioning.actions.cart_recovery.purpose: unknown consent purpose 'spam'",
+        ),
+        (
+            lambda d: d["decisioning"]["actions"]["cart_recovery"].update({"channels": ["fax"]}),
+            "decisioning.actions.cart_recovery.channels: unknown channel 'fax'",
+        ),
+        (
+            lambda d: d["decisioning"]["actions"].update(
+                {"no_action": {"purpose": "marketing", "channels": ["email"]}}
+            ),
+            "decisioning.actions.no_action: the name is reserved",
+        ),
+        (
+            lambda d: d["decisioning"]["actions"]["winback_offer"].update({"min_score": 0.9}),
+            "decisioning.actions.winback_offer: min_score is above max_score",
+        ),
+        (
+            lambda d: d["features"].update({"online_store": "memcached"}),
+            "features.online_store",
+        ),
+    ],
+)
+def test_decisioning_configuration_is_checked_at_load(tmp_path: Path, change, message) -> None:  # type: ignore[no-untyped-def]
+    data = base()
+    change(data)
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        load_config(write(tmp_path, data), environ={})
+
+
+def test_online_store_and_tracking_follow_the_environment(tmp_path: Path) -> None:
+    config = load_config(
+        CONFIG_FILE,
+        environ={
+            "LAKECDP_LAKEHOUSE_ROOT": str(tmp_path),
+            "LAKECDP_ONLINE_STORE": "redis",
+            "LAKECDP_REDIS_URL": "cache.internal:6380,db=2",
+            "LAKECDP_MLFLOW_TRACKING_URI": "http://mlflow.internal:5000",
+        },
+    )
+    assert config.features.redis_host_port == ("cache.internal", 6380, 2)
+    assert config.mlflow_tracking_uri == "http://mlflow.internal:5000"
+    assert config.features_root == f"{tmp_path}/feast"
+    assert config.decision_log_dir == f"{tmp_path}/landing/decisions"

@@ -6,7 +6,7 @@ Same machine, same online store, same customers, same bounded load generator on 
 - feast: the same feature service for the same customer, nothing else.
 Each is measured open loop at a fixed rate (latency without coordinated omission) and closed
 loop (capacity), on SQLite and on Redis. Prints p50/p99, throughput and the ratios; writes
-benchmarks/results/serve.json.
+benchmarks/results/serve-<rate>.json.
 
 The lakehouse is the demo's (generate -> ... -> features -> champion -> materialized); an
 existing one can be given with --lakehouse.
@@ -153,8 +153,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", type=int, default=5000)
     parser.add_argument("--lakehouse", type=Path, default=REPO / ".cache" / "bench-serve")
-    parser.add_argument("--requests", type=int, default=4000)
-    parser.add_argument("--rate", type=float, default=200.0, help="open-loop requests per second")
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=100.0,
+        help="open-loop requests per second (below both servers' capacity on 2 cores)",
+    )
     parser.add_argument("--stores", default="sqlite,redis")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
@@ -220,7 +225,7 @@ def main() -> None:
         )
     console.print(table)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / "serve.json"
+    out = RESULTS / f"serve-{args.rate:g}.json"
     out.write_text(json.dumps(results, indent=2))
     console.print(f"written to {out}")
 

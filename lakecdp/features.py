@@ -76,7 +76,6 @@ def apply_definitions(config: ProjectConfig) -> FeatureStore:
 class Materialized:
     end: datetime
     views: list[str]
-    online_rows: dict[str, int]
 
 
 def materialize(
@@ -96,7 +95,7 @@ def materialize(
         until = until.replace(tzinfo=UTC)
     views = [v.name for v in store.list_feature_views() if v.online]
     store.materialize_incremental(end_date=until, feature_views=views)
-    return Materialized(end=until, views=views, online_rows={})
+    return Materialized(end=until, views=views)
 
 
 def push_activity(store: FeatureStore, rows: pd.DataFrame) -> None:

@@ -2,10 +2,18 @@
 
 GraphFrames is not available here, and a component job must scale past one machine's memory,
 so this is the alternating large-star / small-star algorithm of Kiveris et al., "Connected
-Components in MapReduce and Beyond" (SoCC 2014): O(log^2 n) rounds, each a join and an
-aggregation, with no per-node state on the driver. Node ids are longs; a component is named by
-its smallest node id. Lineage is cut with checkpoints every few rounds, or the plans grow with
-every round.
+Components in MapReduce and Beyond" (SoCC 2014): O(log^2 n) rounds with no per-node state on
+the driver. Node ids are longs; a component is named by its smallest node id.
+
+Two things keep the rounds cheap:
+- one round is three shuffles: large-star and small-star each aggregate a node's neighbours
+  into a list once (instead of a min aggregation joined back to the edges), then a distinct;
+- finished components leave the loop. The fixed point of the algorithm is a star around each
+  component's minimum; a star whose leaves have no other edge is a whole component that no
+  later round changes, so its edges are set aside. Most identity components are small and
+  finish in a round or two, after which the rounds only carry the long chains.
+Each round starts from a materialized, lineage-free frame (local checkpoints; reliable ones on
+clusters where executors come and go), or plans and their analysis time grow every round.
 """
 
 from __future__ import annotations
@@ -22,30 +30,57 @@ class ComponentsResult:
     rounds: int
 
 
-def _large_star(edges: DataFrame) -> DataFrame:
-    """Connect every neighbour larger than u to the smallest node of u's closed neighbourhood."""
+def _star_round(edges: DataFrame) -> DataFrame:
+    """One large-star then small-star round on edges (u, v); returns oriented edges u > v."""
     both = edges.select("u", "v").union(edges.select(F.col("v").alias("u"), F.col("u").alias("v")))
-    smallest = both.groupBy("u").agg(F.least(F.min("v"), F.col("u")).alias("m"))
-    return (
-        both.join(smallest, "u")
-        .where(F.col("v") > F.col("u"))
-        .select(F.col("v").alias("u"), F.col("m").alias("v"))
-        .distinct()
+    # Large star: connect every neighbour larger than u to the smallest of u's closed
+    # neighbourhood.
+    large = (
+        both.groupBy("u")
+        .agg(F.min("v").alias("m"), F.collect_list("v").alias("n"))
+        .select(
+            F.explode(F.filter("n", lambda x: x > F.col("u"))).alias("u"),
+            F.least("m", "u").alias("v"),
+        )
     )
-
-
-def _small_star(edges: DataFrame) -> DataFrame:
-    """Connect u and its smaller neighbours to the smallest of them."""
-    oriented = edges.select(F.greatest("u", "v").alias("u"), F.least("u", "v").alias("v")).where(
-        F.col("u") != F.col("v")
-    )
-    smallest = oriented.groupBy("u").agg(F.min("v").alias("m"))
-    joined = oriented.join(smallest, "u")
+    # Small star: every edge is now oriented u > v; connect u and its smaller neighbours to the
+    # smallest of them.
+    small = large.groupBy("u").agg(F.collect_set("v").alias("n"), F.min("v").alias("m"))
     return (
-        joined.select(F.col("v").alias("u"), F.col("m").alias("v"))
-        .union(joined.select("u", F.col("m").alias("v")))
+        small.select(
+            F.explode(F.array_union(F.filter("n", lambda x: x != F.col("m")), F.array("u"))).alias(
+                "u"
+            ),
+            F.col("m").alias("v"),
+        )
         .where(F.col("u") != F.col("v"))
         .distinct()
+    )
+
+
+def _split_finished(edges: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """(finished, active): edges of components that are already stars around their minimum
+    (centre never the larger end of an edge, every leaf on this one edge only), and the rest."""
+    ends = edges.select(F.col("u").alias("x"), F.lit(1).alias("a"), F.lit(0).alias("b")).union(
+        edges.select(F.col("v").alias("x"), F.lit(0).alias("a"), F.lit(1).alias("b"))
+    )
+    degree = ends.groupBy("x").agg(F.sum("a").alias("larger"), F.sum("b").alias("smaller"))
+    leaves = degree.where("larger = 1 AND smaller = 0").select(
+        F.col("x").alias("u"), F.lit(True).alias("leaf")
+    )
+    centres = degree.where("larger = 0").select(F.col("x").alias("v"))
+    finished_centres = (
+        edges.join(leaves, "u", "left")
+        .groupBy("v")
+        .agg(F.bool_and(F.coalesce("leaf", F.lit(False))).alias("star"))
+        .where("star")
+        .join(centres, "v", "left_semi")
+        .select("v", F.lit(True).alias("finished"))
+    )
+    flagged = edges.join(finished_centres, "v", "left").localCheckpoint(eager=True)
+    return (
+        flagged.where("finished").select("u", "v"),
+        flagged.where("finished IS NULL").select("u", "v"),
     )
 
 
@@ -72,6 +107,8 @@ def connected_components(
 
     `edges` has long columns `src` and `dst` (undirected; self-loops and repeats allowed);
     `nodes` (column `node`) adds nodes without edges, which form components of their own.
+    Finished components are set aside after rounds 1, 2, 4, 8, ...: often enough to drop the
+    bulk early, rarely enough that the check costs little once only long chains are left.
     """
     current = (
         edges.select(F.col("src").cast("long").alias("u"), F.col("dst").cast("long").alias("v"))
@@ -80,25 +117,32 @@ def connected_components(
         .localCheckpoint(eager=True)  # a short plan to grow from: analysis time grows with it
     )
     seen = _fingerprint(current)
+    finished: list[DataFrame] = []
     rounds = 0
-    while True:
+    while seen[0] > 0:
         rounds += 1
         if rounds > max_rounds:
             raise RuntimeError(f"connected components did not converge in {max_rounds} rounds")
-        following = _small_star(_large_star(current))
-        # Each round starts from a materialized, lineage-free frame: plans (and their analysis
-        # time) stay the size of one round. Reliable checkpoints every few rounds on a cluster.
+        following = _star_round(current)
         if reliable_checkpoints and rounds % checkpoint_every == 0:
             following = following.persist().checkpoint(eager=True)
         else:
             following = following.localCheckpoint(eager=True)
-        # Converged when a round changes no edge (the star around each component's minimum).
         fingerprint = _fingerprint(following)
         current.unpersist()
         current = following
+        # Converged when a round changes no edge (the star around each component's minimum).
         if fingerprint == seen:
             break
         seen = fingerprint
+        if rounds & (rounds - 1) == 0:
+            done, active = _split_finished(current)
+            current.unpersist()
+            current = active
+            finished.append(done)
+            seen = _fingerprint(current)
+    for done in finished:
+        current = current.union(done)
     labelled = current.select(F.col("u").alias("node"), F.col("v").alias("component")).union(
         current.select(F.col("v").alias("node"), F.col("v").alias("component"))
     )

@@ -216,6 +216,7 @@ def run_identity(
         for r in invalid
     ]
 
+    never = never_link_pairs(lake)
     # -- graph ------------------------------------------------------------------------------------
     if incremental:
         known = lake.read(OBSERVATIONS)
@@ -259,7 +260,7 @@ def run_identity(
             new_obs.select("node")
             .union(new_edges.select(F.col("src").alias("node")))
             .union(new_edges.select(F.col("dst").alias("node")))
-            .union(_never_link_nodes(lake, since=last.started if last else None))
+            .union(_violated_never_link_nodes(never, previous_map))
             .distinct()
         )
     else:
@@ -273,7 +274,6 @@ def run_identity(
     step("write graph")
 
     identifiers = lake.read(IDENTIFIERS)
-    never = never_link_pairs(lake)
     scope = _scope(identifiers, previous_map, touched)
     if incremental and scope.limit(1).count() == 0:
         stats["note"] = "no new identifiers or edges: nothing changed"
@@ -472,14 +472,19 @@ def _mark_hubs(lake: _Lake, hubs: DataFrame) -> None:
     ).whenMatchedUpdate(set={"status": "'hub'"}).execute()
 
 
-def _never_link_nodes(lake: _Lake, since: datetime | None) -> DataFrame:
-    if not lake.exists(NEVER_LINK):
-        return lake.spark.createDataFrame([], "node long")
-    added = lake.read(NEVER_LINK)
-    if since is not None:
-        added = added.where(F.col("created_at") >= F.lit(since))
-    nodes = added.select(F.col("a").alias("ref")).union(added.select(F.col("b").alias("ref")))
-    return nodes.select(_node_of_ref("ref").alias("node"))
+def _violated_never_link_nodes(never: DataFrame, previous_map: DataFrame | None) -> DataFrame:
+    """Both nodes of every never-link pair (configured or from `identity split`) that the current
+    id map still puts in one profile: an incremental run reclusters their component, so a pair
+    takes effect on the next run however it was added, and a rerun after the split is a no-op."""
+    if previous_map is None:
+        return never.select(F.col("a").alias("node")).limit(0)
+    held = previous_map.select("node", "customer_id")
+    shared = (
+        never.join(held.toDF("a", "ca"), "a")
+        .join(held.toDF("b", "cb"), "b")
+        .where(F.col("ca") == F.col("cb"))
+    )
+    return shared.select(F.col("a").alias("node")).union(shared.select(F.col("b").alias("node")))
 
 
 def _node_of_ref(column: str) -> Any:

@@ -93,6 +93,32 @@ def test_split_keeps_the_id_on_the_larger_part(spark, spark_lake) -> None:
     assert (split.old_customer_id, split.customer_id) == (original, after["loyalty_id:LY1"])
 
 
+def test_a_configured_never_link_pair_splits_on_the_next_incremental_run(
+    spark, spark_lake
+) -> None:
+    append_pos(spark, spark_lake, [("T1", P1, "LY1")])
+    login = {"message_id": "m1", "user_id": "u1", "phone": P1, "email": "a@shop.sg"}
+    append_events(spark, spark_lake, [login])
+    run(spark, spark_lake)
+    original = ids(spark, spark_lake)["user_id:u1"]
+    assert ids(spark, spark_lake)["loyalty_id:LY1"] == original
+
+    pair = [("loyalty_id:LY1", "user_id:u1")]
+    repaired = spark_lake.model_copy(
+        update={"identity": spark_lake.identity.model_copy(update={"never_link": pair})}
+    )
+    result = run(spark, repaired)  # no new data, no --full: the configured pair alone
+    assert result.mode == "incremental"
+    assert result.stats["changes"] == {"split": 1}
+    after = ids(spark, repaired)
+    assert after["user_id:u1"] == after["email:a@shop.sg"] == original
+    assert after["loyalty_id:LY1"] != original
+
+    again = run(spark, repaired)
+    assert "nothing changed" in again.stats["note"]
+    assert ids(spark, repaired) == after
+
+
 def test_a_phone_shared_by_many_profiles_is_a_hub_and_left_out(spark, spark_lake) -> None:
     store_phone = "6123 4567"  # typed at the till for every walk-in
     append_pos(spark, spark_lake, [(f"T{i}", store_phone, f"LY{i}") for i in range(7)])

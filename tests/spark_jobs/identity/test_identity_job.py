@@ -93,9 +93,7 @@ def test_split_keeps_the_id_on_the_larger_part(spark, spark_lake) -> None:
     assert (split.old_customer_id, split.customer_id) == (original, after["loyalty_id:LY1"])
 
 
-def test_a_configured_never_link_pair_splits_on_the_next_incremental_run(
-    spark, spark_lake
-) -> None:
+def test_a_configured_never_link_pair_splits_on_the_next_incremental_run(spark, spark_lake) -> None:
     append_pos(spark, spark_lake, [("T1", P1, "LY1")])
     login = {"message_id": "m1", "user_id": "u1", "phone": P1, "email": "a@shop.sg"}
     append_events(spark, spark_lake, [login])

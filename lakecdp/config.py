@@ -191,6 +191,13 @@ class ProbabilisticConfig(_Strict):
     enabled: bool = True
     threshold: float = Field(default=0.95, gt=0, lt=1)
     seed: int = Field(default=7, ge=1, description="Splink's sampling seed (0 means unseeded)")
+    given_name_conflict: float = Field(
+        default=0.8,
+        ge=0,
+        lt=1,
+        description="never link records whose given names are both known and differ "
+        "(Jaro-Winkler below this, no shared token): family members at one address; 0 = off",
+    )
 
 
 EVENT_COLUMNS = ("user_id", "anonymous_id", "previous_id", "device_id", "group_id")

@@ -223,7 +223,8 @@ def _per_unique(normalize: Callable[[pd.Series], pd.Series], values: pd.Series) 
 
 
 def normalize_person_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """record_key, cluster and every MATCH_FIELDS column, normalized; missing inputs are None.
+    """record_key, cluster (and known_match, when given) and every MATCH_FIELDS column,
+    normalized; missing inputs are None.
 
     Absent columns come back all-None so the matcher sees one shape whatever the source had;
     it then leaves those fields out of the model. The input's index is kept.
@@ -240,6 +241,8 @@ def normalize_person_frame(df: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=frame.index)
     out["record_key"] = _as_text(frame["record_key"])
     out["cluster"] = _as_text(column("cluster"))
+    if "known_match" in frame.columns:
+        out["known_match"] = _as_text(frame["known_match"])
     first = _per_unique(normalize_name, column("first_name"))
     last = _per_unique(normalize_name, column("last_name"))
     if "full_name" in frame.columns:

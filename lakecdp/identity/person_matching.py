@@ -10,8 +10,11 @@ Model choices, and why:
 - blocking keys are capped (`MAX_BLOCK_SIZE`): a key shared by hundreds of records
   ("wei tan") says little and would make comparisons quadratic; those records are still
   compared through their other keys;
-- m comes from the deterministic clusters when there are enough of them (known matches),
-  else from EM; m and u are smoothed so a level never seen in training cannot veto or force
+- m comes from known matches when there are enough of them, else from EM. Known matches are
+  records that share their most trusted identifier (`known_match`: a loyalty id, an e-mail),
+  not whole deterministic clusters: a cluster can hold a household joined by a shared phone,
+  and learning from it would teach the model that a different first name or birth date is
+  common among matches; m and u are smoothed so a level never seen in training cannot veto or force
   a match on its own.
 """
 
@@ -85,6 +88,9 @@ class MatchSettings:
     max_pairs_for_u: int = 1_000_000
     seed: int = 7
     min_labelled_pairs: int = 50
+    # Pairs whose given names are both known and differ (Jaro-Winkler below this, no shared
+    # token) are never linked; 0 turns the guard off. See `_given_name_conflicts`.
+    given_name_conflict: float = 0.8
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold <= 1.0:
@@ -93,6 +99,10 @@ class MatchSettings:
             raise ValueError(f"max_pairs_for_u must be positive, got {self.max_pairs_for_u}")
         if self.seed < 1:  # Splink reads a seed of 0 as "no seed", i.e. a different sample
             raise ValueError(f"seed must be a positive integer, got {self.seed}")
+        if not 0.0 <= self.given_name_conflict < 1.0:
+            raise ValueError(
+                f"given_name_conflict must be in [0, 1), got {self.given_name_conflict}"
+            )
 
 
 @dataclass(frozen=True)
@@ -352,8 +362,10 @@ def _estimate_prior(linker: Any, columns: list[str]) -> float | None:
 def match_people(records: pd.DataFrame, settings: MatchSettings) -> MatchResult:
     """Pairs of records that are probably the same person and not yet in the same cluster.
 
-    `records` is `normalize_person_frame` output. Deterministic for the same input: u is
-    sampled with `settings.seed` and the output is sorted.
+    `records` is `normalize_person_frame` output: `cluster` is the deterministic profile (pairs
+    inside one are not returned), `known_match` (optional, else `cluster`) groups records known
+    to be one person, which m is learnt from. Deterministic for the same input: u is sampled
+    with `settings.seed` and the output is sorted.
     """
     if records["record_key"].isna().any() or records["record_key"].duplicated().any():
         raise ValueError("record_key must be present and unique")
@@ -405,7 +417,12 @@ def match_people(records: pd.DataFrame, settings: MatchSettings) -> MatchResult:
     stats["records_in_oversized_blocks"] = skipped  # per rule, records left to other rules
     if not blocking_columns:
         return empty
-    labels, labelled = _label_column(clusters)
+    known = (
+        frame["known_match"].astype(object).where(frame["known_match"].notna(), None)
+        if "known_match" in frame.columns
+        else clusters
+    )
+    labels, labelled = _label_column(known)
     stats["labelled_pairs"] = labelled
     splink_input[LABEL_COLUMN] = labels
     deterministic = _deterministic_columns(splink_input, fields)
@@ -424,9 +441,65 @@ def match_people(records: pd.DataFrame, settings: MatchSettings) -> MatchResult:
     right = pairs["record_key_r"].map(cluster_of)
     same = left.notna() & right.notna() & (left == right)
     stats["pairs_already_clustered"] = int(same.sum())
-    pairs = pairs.loc[~same].sort_values(["record_key_l", "record_key_r"], ignore_index=True)
+    pairs = pairs.loc[~same]
+    stats["pairs_given_name_conflict"] = 0
+    if settings.given_name_conflict > 0 and "first_name" in fields:
+        conflict = _given_name_conflicts(
+            pairs, splink_input, known.astype(object), settings.given_name_conflict
+        )
+        stats["pairs_given_name_conflict"] = int(conflict.sum())
+        pairs = pairs.loc[~conflict]
+    pairs = pairs.sort_values(["record_key_l", "record_key_r"], ignore_index=True)
     stats["pairs_above_threshold"] = len(pairs)
     return MatchResult(pairs, model, stats)
+
+
+def _given_name_conflicts(
+    pairs: pd.DataFrame, splink_input: pd.DataFrame, groups: pd.Series, below: float
+) -> pd.Series:
+    """True for pairs whose given names are both known and clearly differ.
+
+    Family members share what the model adds up as independent evidence: surname, address,
+    postcode and often one phone (so its masked suffix too). Fellegi-Sunter multiplies those
+    agreements as if they were unrelated, and a sibling at the same address scores above any
+    threshold despite another first name. The given name is what tells them apart, so a clear
+    conflict there refuses the link instead of only lowering its score.
+
+    A record's given names are those of every record known to be the same person (`groups`,
+    e.g. one loyalty id's versions): a version without a name must not let a sibling's record
+    through. A conflict means no name on one side is close (Jaro-Winkler >= `below`) to, or
+    shares a token with, a name on the other. Nicknames ("Bob" and "Robert") are lost with it:
+    recall given up for precision.
+    """
+    if pairs.empty:
+        return pd.Series(False, index=pairs.index)
+    keys = splink_input["record_key"]
+    group_of = pd.Series(groups.where(groups.notna(), "r:" + keys).to_numpy(), index=keys)
+    named = pd.DataFrame({"g": group_of.to_numpy(), "name": splink_input["first_name"].to_numpy()})
+    names = named.dropna().drop_duplicates().groupby("g")["name"].agg(list)
+    left = pairs["record_key_l"].map(group_of).map(names)
+    right = pairs["record_key_r"].map(group_of).map(names)
+    rows = [
+        (i, a, b)
+        for i, (xs, ys) in enumerate(zip(left, right, strict=True))
+        if isinstance(xs, list) and isinstance(ys, list)
+        for a in xs
+        for b in ys
+    ]
+    conflict = pd.Series(False, index=pairs.index)
+    if not rows:
+        return conflict
+    combos = pd.DataFrame(rows, columns=["i", "a", "b"])
+    with duckdb.connect() as con:
+        con.register("combos", combos)
+        scored = con.execute(
+            "SELECT i, max(jaro_winkler_similarity(a, b)) AS s, "
+            "bool_or(len(list_intersect(string_split(a, ' '), string_split(b, ' '))) > 0) AS t "
+            "FROM combos GROUP BY i"
+        ).df()
+    clash = scored.loc[(scored["s"] < below) & ~scored["t"], "i"].to_numpy()
+    conflict.iloc[clash] = True
+    return conflict
 
 
 def _run_splink(

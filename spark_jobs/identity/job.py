@@ -35,7 +35,12 @@ from lakecdp.config import ProjectConfig
 from lakecdp.identity.rules import IdentityRules
 from lakecdp.tables import is_delta_table, register_table
 from spark_jobs.identity.clustering import ClusterResult, cluster_graph, detect_hubs
-from spark_jobs.identity.graph import PROBABILISTIC, co_occurrence_edges, identifier_nodes
+from spark_jobs.identity.graph import (
+    DETERMINISTIC,
+    PROBABILISTIC,
+    co_occurrence_edges,
+    identifier_nodes,
+)
 from spark_jobs.identity.observations import (
     node_id,
     normalize_observations,
@@ -161,7 +166,12 @@ def run_identity(
     lake = _Lake(spark, config)
     rules = IdentityRules.from_config(config)
     last = None if full else _last_run(lake)
-    incremental = last is not None and lake.exists(ID_MAP)
+    # An id map written before deterministic clusters were kept cannot seed an incremental run.
+    incremental = (
+        last is not None
+        and lake.exists(ID_MAP)
+        and "deterministic_cluster" in lake.read(ID_MAP).columns
+    )
     run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     result = IdentityRunResult(run_id, "incremental" if incremental else "full")
     stats = result.stats
@@ -282,38 +292,42 @@ def run_identity(
 
     traits = single_valued_traits(spark, config, rules, lake.read(OBSERVATIONS))
 
-    def recluster(scope: DataFrame, hubs: DataFrame) -> ClusterResult:
+    def recluster(scope: DataFrame, hubs: DataFrame, *, deterministic: bool) -> ClusterResult:
+        edges = _edges_within(lake.read(EDGES), scope)
+        if deterministic:
+            edges = edges.where(F.col("kind") == DETERMINISTIC)
         return cluster_graph(
-            identifiers.join(scope, "node", "left_semi"),
-            _edges_within(lake.read(EDGES), scope),
-            rules,
-            hubs,
-            never,
-            traits,
+            identifiers.join(scope, "node", "left_semi"), edges, rules, hubs, never, traits
         )
 
     hubs = _hubs(lake, rules, identifiers, scope, incremental)
-    cluster = recluster(scope, hubs)
-    step("deterministic clustering")
-    if use_probabilistic:
-        prob_edges = _probabilistic_edges(
-            spark, config, rules, lake, cluster, previous_map, scope, stats
+    # Deterministic profiles first, from deterministic edges only: they are what probabilistic
+    # matching compares across and learns from, in full and incremental runs alike.
+    cluster = recluster(scope, hubs, deterministic=True)
+    deterministic_labels = cluster.assignments.select(
+        "node", F.col("cluster").alias("deterministic_cluster")
+    )
+    if incremental and previous_map is not None:
+        deterministic_labels = deterministic_labels.unionByName(
+            previous_map.join(scope, "node", "left_anti").select("node", "deterministic_cluster")
         )
+    deterministic_labels = deterministic_labels.localCheckpoint(eager=True)
+    step("deterministic clustering")
+    prob_edges = (
+        _probabilistic_edges(spark, config, rules, lake, deterministic_labels, stats)
+        if use_probabilistic
+        else None
+    )
+    rescored = _replace_probabilistic_edges(lake, prob_edges, stats)
+    if use_probabilistic:
         step("probabilistic matching")
-        if prob_edges is not None:
-            lake.merge(
-                prob_edges,
-                EDGES,
-                ["src", "dst", "rule"],
-                {"probability": "s.probability", "last_seen": "s.last_seen"},
-            )
-            if incremental:
-                extra = prob_edges.select(F.col("src").alias("node")).union(
-                    prob_edges.select(F.col("dst").alias("node"))
-                )
-                scope = _scope(identifiers, previous_map, touched.union(extra))  # type: ignore[union-attr]
-                hubs = _hubs(lake, rules, identifiers, scope, incremental)
-            cluster = recluster(scope, hubs)
+    if lake.read(EDGES).where(F.col("kind") == PROBABILISTIC).limit(1).count() > 0 or (
+        rescored.limit(1).count() > 0
+    ):
+        if incremental:
+            scope = _scope(identifiers, previous_map, touched.union(rescored))  # type: ignore[union-attr]
+            hubs = _hubs(lake, rules, identifiers, scope, incremental)
+        cluster = recluster(scope, hubs, deterministic=False)
 
     # -- stable ids and writes ------------------------------------------------------------------
     registry = lake.read(CUSTOMER_IDS, REGISTRY_SCHEMA)
@@ -324,14 +338,19 @@ def run_identity(
     )
     ids = assign_customer_ids(cluster.assignments, prior, registry, run_id)
     step("stable ids")
-    id_rows = ids.id_map.join(identifiers.select("node", "id_type", "value"), "node").select(
-        "node",
-        "id_type",
-        "value",
-        "customer_id",
-        "component",
-        F.lit(started).alias("updated_at"),
-        F.lit(run_id).alias("run_id"),
+    id_rows = (
+        ids.id_map.join(identifiers.select("node", "id_type", "value"), "node")
+        .join(deterministic_labels, "node", "left")
+        .select(
+            "node",
+            "id_type",
+            "value",
+            "customer_id",
+            "component",
+            "deterministic_cluster",
+            F.lit(started).alias("updated_at"),
+            F.lit(run_id).alias("run_id"),
+        )
     )
     changes = ids.changes.localCheckpoint(eager=True)
     stats["changes"] = {r.action: r["count"] for r in changes.groupBy("action").count().collect()}
@@ -439,8 +458,11 @@ def _edges_within(edges: DataFrame, scope: DataFrame) -> DataFrame:
 def _hubs(
     lake: _Lake, rules: IdentityRules, identifiers: DataFrame, scope: DataFrame, incremental: bool
 ) -> DataFrame:
-    """node, id_type, value, profiles, detail: hubs found now (detail set) or earlier (null)."""
-    edges = lake.read(EDGES)
+    """node, id_type, value, profiles, detail: hubs found now (detail set) or earlier (null).
+
+    Only deterministic edges count: whether an identifier is a hub does not depend on what
+    probabilistic matching found, so it is the same in every run mode."""
+    edges = lake.read(EDGES).where(F.col("kind") == DETERMINISTIC)
     incident = (
         edges.join(scope.withColumnRenamed("node", "src"), "src", "left_semi")
         .unionByName(edges.join(scope.withColumnRenamed("node", "dst"), "dst", "left_semi"))
@@ -533,12 +555,15 @@ def _probabilistic_edges(
     config: ProjectConfig,
     rules: IdentityRules,
     lake: _Lake,
-    cluster: ClusterResult,
-    previous_map: DataFrame | None,
-    scope: DataFrame,
+    deterministic_labels: DataFrame,
     stats: dict[str, Any],
 ) -> DataFrame | None:
-    """Edges between the anchors of records Splink matches across deterministic profiles."""
+    """Edges between the anchors of records Splink matches across deterministic profiles.
+
+    A function of the person records and the deterministic profiles of every node only (the
+    records are sorted, the u sample seeded), so an incremental run finds the same edges as a
+    full rebuild.
+    """
     from lakecdp.identity.person_fields import normalize_person_frame
     from lakecdp.identity.person_matching import MatchSettings, match_people
     from spark_jobs.identity.person_records import (
@@ -550,14 +575,9 @@ def _probabilistic_edges(
     persons = raw_person_records(spark, config)
     if persons is None:
         return None
-    labels = cluster.assignments.select(
-        "node", F.concat(F.lit("k"), F.col("cluster")).alias("label")
+    labels = deterministic_labels.select(
+        "node", F.concat(F.lit("k"), F.col("deterministic_cluster")).alias("label")
     )
-    if previous_map is not None:
-        outside = previous_map.join(scope, "node", "left_anti").select(
-            "node", F.col("customer_id").alias("label")
-        )
-        labels = labels.unionByName(outside)
     anchors = record_anchors(lake.read(OBSERVATIONS), rules)
     records = collapse_person_records(persons, anchors, labels)
     if len(records) < 3:
@@ -565,7 +585,12 @@ def _probabilistic_edges(
     normalized = normalize_person_frame(records.drop(columns=["anchor"]))
     settings = config.identity.probabilistic
     match = match_people(
-        normalized, MatchSettings(threshold=settings.threshold, seed=settings.seed)
+        normalized,
+        MatchSettings(
+            threshold=settings.threshold,
+            seed=settings.seed,
+            given_name_conflict=settings.given_name_conflict,
+        ),
     )
     stats["probabilistic"] = {**match.stats, "person_records": len(records)}
     if match.pairs.empty:
@@ -591,6 +616,48 @@ def _probabilistic_edges(
         [(a, b, PROBABILISTIC, PROBABILISTIC, p, 1, at, at) for (a, b), p in rows.items()],
         "src long, dst long, rule string, kind string, probability double, records long, "
         "first_seen timestamp, last_seen timestamp",
+    )
+
+
+def _replace_probabilistic_edges(
+    lake: _Lake, found: DataFrame | None, stats: dict[str, Any]
+) -> DataFrame:
+    """Make the probabilistic edges of silver.identity_edges exactly `found` (none if None).
+
+    Returns the endpoints of every edge added, removed or re-scored: their components are
+    reclustered, which is what keeps an incremental run equal to a full rebuild when a new
+    record changes what matches (or the model learnt from it changes a probability).
+    """
+    keys = "src long, dst long, probability double"
+    new = (
+        found.select("src", "dst", "probability")
+        if found is not None
+        else lake.spark.createDataFrame([], keys)
+    )
+    old = lake.read(EDGES).where(F.col("kind") == PROBABILISTIC).select("src", "dst", "probability")
+    differ = (
+        old.alias("o")
+        .join(new.alias("n"), ["src", "dst"], "full_outer")
+        .where(~F.col("o.probability").eqNullSafe(F.col("n.probability")))
+        .select("src", "dst", F.col("n.probability").isNull().alias("removed"))
+        .localCheckpoint(eager=True)
+    )
+    removed = differ.where("removed").select("src", "dst")
+    stats["probabilistic_edges_removed"] = removed.count()
+    if stats["probabilistic_edges_removed"]:
+        DeltaTable.forPath(lake.spark, lake.path(EDGES)).alias("t").merge(
+            removed.alias("s"),
+            f"t.src = s.src AND t.dst = s.dst AND t.kind = '{PROBABILISTIC}'",
+        ).whenMatchedDelete().execute()
+    if found is not None:
+        lake.merge(
+            found,
+            EDGES,
+            ["src", "dst", "rule"],
+            {"probability": "s.probability", "last_seen": "s.last_seen"},
+        )
+    return differ.select(F.col("src").alias("node")).union(
+        differ.select(F.col("dst").alias("node"))
     )
 
 

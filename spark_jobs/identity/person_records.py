@@ -83,7 +83,8 @@ def raw_person_records(spark: SparkSession, config: ProjectConfig) -> DataFrame 
 def collapse_person_records(
     persons: DataFrame, anchors: DataFrame, labels: DataFrame
 ) -> pd.DataFrame:
-    """One row per distinct (anchor, traits), keyed `source|record_id`, with its cluster label.
+    """One row per distinct (anchor, traits), keyed `source|record_id`, with its cluster label
+    and its anchor as `known_match` (rows sharing an anchor are one person's versions).
 
     `labels` maps nodes to the label of the cluster they are in (node, label).
     """
@@ -105,7 +106,15 @@ def collapse_person_records(
         "anchor",
         "left",
     )
-    return labelled.select("record_key", "anchor", "cluster", *PERSON_FIELDS).toPandas()
+    # Sorted: the matcher's output depends on nothing but its input, in any run mode.
+    out = labelled.select(
+        "record_key",
+        "anchor",
+        "cluster",
+        F.col("anchor").cast("string").alias("known_match"),
+        *PERSON_FIELDS,
+    ).toPandas()
+    return out.sort_values("record_key", ignore_index=True)
 
 
 def anchor_traits(persons: DataFrame, anchors: DataFrame, traits: list[str]) -> DataFrame:

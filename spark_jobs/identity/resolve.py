@@ -200,16 +200,24 @@ def _probabilistic_edges(
     fields = [
         (F.col(f) if f in person else F.lit(None).cast("string")).alias(f) for f in PERSON_FIELDS
     ]
+    from spark_jobs.identity.person_records import record_anchors
+
+    # Rows sharing their most trusted identifier are known matches (as in the pipeline).
+    anchors = record_anchors(valid.where(F.col("id_type") != RECORD_TYPE), rules).select(
+        "record_id", F.col("anchor").cast("string").alias("known_match")
+    )
     frame = (
         base.select("record_id", *fields)
         .dropDuplicates(["record_id"])
         .join(phones, "record_id", "left")
+        .join(anchors, "record_id", "left")
         .withColumn("phone_suffix", F.coalesce("phone_suffix", F.substring("phone", -4, 4)))
         .join(record_nodes, "record_id")
         .join(assignments.select("node", "cluster"), "node")
         .select(
             F.col("record_id").alias("record_key"),
             F.col("cluster").cast("string").alias("cluster"),
+            "known_match",
             *PERSON_FIELDS,
         )
         .toPandas()
@@ -219,7 +227,11 @@ def _probabilistic_edges(
     settings = config.identity.probabilistic
     match = match_people(
         normalize_person_frame(frame),
-        MatchSettings(threshold=settings.threshold, seed=settings.seed),
+        MatchSettings(
+            threshold=settings.threshold,
+            seed=settings.seed,
+            given_name_conflict=settings.given_name_conflict,
+        ),
     )
     summary.probabilistic = dict(match.stats)
     if match.pairs.empty:

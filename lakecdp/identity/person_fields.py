@@ -168,6 +168,37 @@ def split_full_name(
     return first_out, last_out
 
 
+def given_hints(first_name: pd.Series, full_name: pd.Series | None, first: pd.Series) -> pd.Series:
+    """What a record says about the given name, as space-separated candidates: the first
+    letter of the normalized first name, or a written initial ("J", "W. Tan"). Matching
+    leaves lone initials out (one letter scores as a mismatch against "john"), but an initial
+    still tells two people apart: "Sitompul J." is not "Vino Sitompul".
+
+    "Tan W." is surname-then-initial or name-then-surname-initial ("Vinno S."): both readings
+    are candidates ("w tan"). Masked names ("K***n") give nothing.
+    """
+    out = first.map(lambda v: v[0] if isinstance(v, str) and v else None).astype(object)
+    raw_first = _name_text(first_name)
+    lone = raw_first.where(raw_first.str.len() == 1, None)
+    out = out.where(out.notna(), lone)
+    if full_name is not None:
+
+        def from_full(tokens: object) -> str | None:
+            if not isinstance(tokens, list) or not tokens:
+                return None
+            if len(tokens) == 1:
+                return tokens[0] if len(tokens[0]) == 1 else None
+            if len(tokens[-1]) == 1:  # "Tan W." or "Vinno S."
+                return " ".join([tokens[-1], *(t for t in tokens[:-1] if len(t) > 1)])
+            if len(tokens[0]) == 1:  # "W. Tan"
+                return str(tokens[0])
+            return None
+
+        split = _name_text(full_name).str.split().map(from_full)
+        out = out.where(out.notna(), split)
+    return _empty_to_none(out.astype(object))
+
+
 def normalize_date_of_birth(values: pd.Series) -> pd.Series:
     """ISO 'YYYY-MM-DD' from the common layouts; impossible, future or placeholder dates None."""
     text = _as_text(values)
@@ -251,6 +282,11 @@ def normalize_person_frame(df: pd.DataFrame) -> pd.DataFrame:
         first = first.where(first.notna(), split_first.reindex(frame.index))
         last = last.where(last.notna(), split_last.reindex(frame.index))
     out["first_name"] = _empty_to_none(first)
+    out["given_hints"] = given_hints(
+        column("first_name"),
+        frame["full_name"] if "full_name" in frame.columns else None,
+        out["first_name"],
+    )
     out["last_name"] = _empty_to_none(last)
     out["date_of_birth"] = _per_unique(normalize_date_of_birth, column("date_of_birth"))
     out["postcode"] = _per_unique(normalize_postcode, column("postcode"))

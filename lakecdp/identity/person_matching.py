@@ -445,7 +445,7 @@ def match_people(records: pd.DataFrame, settings: MatchSettings) -> MatchResult:
     stats["pairs_given_name_conflict"] = 0
     if settings.given_name_conflict > 0 and "first_name" in fields:
         conflict = _given_name_conflicts(
-            pairs, splink_input, known.astype(object), settings.given_name_conflict
+            pairs, frame, known.astype(object), settings.given_name_conflict
         )
         stats["pairs_given_name_conflict"] = int(conflict.sum())
         pairs = pairs.loc[~conflict]
@@ -454,8 +454,18 @@ def match_people(records: pd.DataFrame, settings: MatchSettings) -> MatchResult:
     return MatchResult(pairs, model, stats)
 
 
+def _given_names_compatible(a: str, b: str, similarity: float, below: float) -> bool:
+    """Could `a` and `b` (names, or one-letter initials) be one person's given name?"""
+    if len(a) == 1 or len(b) == 1:
+        if len(a) == 1 and len(b) == 1:
+            return a == b
+        initial, name = (a, b) if len(a) == 1 else (b, a)
+        return any(token.startswith(initial) for token in name.split())
+    return similarity >= below or bool(set(a.split()) & set(b.split()))
+
+
 def _given_name_conflicts(
-    pairs: pd.DataFrame, splink_input: pd.DataFrame, groups: pd.Series, below: float
+    pairs: pd.DataFrame, frame: pd.DataFrame, groups: pd.Series, below: float
 ) -> pd.Series:
     """True for pairs whose given names are both known and clearly differ.
 
@@ -465,17 +475,23 @@ def _given_name_conflicts(
     threshold despite another first name. The given name is what tells them apart, so a clear
     conflict there refuses the link instead of only lowering its score.
 
-    A record's given names are those of every record known to be the same person (`groups`,
-    e.g. one loyalty id's versions): a version without a name must not let a sibling's record
-    through. A conflict means no name on one side is close (Jaro-Winkler >= `below`) to, or
-    shares a token with, a name on the other. Nicknames ("Bob" and "Robert") are lost with it:
-    recall given up for precision.
+    A record's given names (and `given_hints`: initials, other readings) are those of every
+    record known to be the same person (`groups`, e.g. one loyalty id's versions): a version
+    without a name must not let a sibling's record through. A conflict means no name on one
+    side could be a name on the other (Jaro-Winkler >= `below`, a shared token, or a matching
+    initial). Nicknames ("Bob"
+    and "Robert") are lost with it: recall given up for precision.
     """
+    conflict = pd.Series(False, index=pairs.index)
     if pairs.empty:
-        return pd.Series(False, index=pairs.index)
-    keys = splink_input["record_key"]
+        return conflict
+    keys = frame["record_key"].astype(str)
     group_of = pd.Series(groups.where(groups.notna(), "r:" + keys).to_numpy(), index=keys)
-    named = pd.DataFrame({"g": group_of.to_numpy(), "name": splink_input["first_name"].to_numpy()})
+    named = pd.DataFrame({"g": group_of.to_numpy(), "name": frame["first_name"].to_numpy()})
+    if "given_hints" in frame.columns:
+        hints = pd.DataFrame({"g": group_of.to_numpy(), "name": frame["given_hints"].to_numpy()})
+        hints["name"] = hints["name"].str.split()
+        named = pd.concat([named, hints.explode("name")])
     names = named.dropna().drop_duplicates().groupby("g")["name"].agg(list)
     left = pairs["record_key_l"].map(group_of).map(names)
     right = pairs["record_key_r"].map(group_of).map(names)
@@ -486,19 +502,21 @@ def _given_name_conflicts(
         for a in xs
         for b in ys
     ]
-    conflict = pd.Series(False, index=pairs.index)
     if not rows:
         return conflict
     combos = pd.DataFrame(rows, columns=["i", "a", "b"])
+    combos["k"] = range(len(combos))
     with duckdb.connect() as con:
         con.register("combos", combos)
-        scored = con.execute(
-            "SELECT i, max(jaro_winkler_similarity(a, b)) AS s, "
-            "bool_or(len(list_intersect(string_split(a, ' '), string_split(b, ' '))) > 0) AS t "
-            "FROM combos GROUP BY i"
-        ).df()
-    clash = scored.loc[(scored["s"] < below) & ~scored["t"], "i"].to_numpy()
-    conflict.iloc[clash] = True
+        similarity = con.execute(
+            "SELECT jaro_winkler_similarity(a, b) AS s FROM combos ORDER BY k"
+        ).df()["s"]
+    combos["ok"] = [
+        _given_names_compatible(a, b, s, below)
+        for a, b, s in zip(combos["a"], combos["b"], similarity, strict=True)
+    ]
+    compatible = combos.groupby("i")["ok"].any()
+    conflict.iloc[compatible[~compatible].index.to_numpy()] = True
     return conflict
 
 

@@ -19,6 +19,7 @@ from lakecdp.identity.person_matching import (
     PAIR_COLUMNS,
     MatchResult,
     MatchSettings,
+    _given_name_conflicts,
     match_people,
 )
 
@@ -276,7 +277,46 @@ def test_places_and_ids_are_canonical_and_absent_fields_are_none() -> None:
     assert normalized_row(national_id="S****567D")["national_id"] is None
     assert row["address"] is None and row["first_name"] is None
     frame = normalize_person_frame(pd.DataFrame({"record_key": ["a"]}))
-    assert list(frame.columns) == ["record_key", "cluster", *MATCH_FIELDS]
+    assert list(frame.columns.drop("given_hints")) == ["record_key", "cluster", *MATCH_FIELDS]
+
+
+def test_initials_are_kept_apart_from_names() -> None:
+    frame = normalize_person_frame(
+        pd.DataFrame(
+            {
+                "record_key": list("abcde"),
+                "full_name": ["Sitompul J.", "Vino Sitompul", "K***n M***", "W. Tan", None],
+                "first_name": [None, None, None, None, "J"],
+            }
+        )
+    )
+    assert frame["first_name"].tolist() == [None, "vino", None, None, None]
+    assert frame["given_hints"].tolist() == ["j sitompul", "v", None, "w", "j"]
+
+
+def test_given_names_that_clearly_differ_refuse_a_pair() -> None:
+    """Siblings share surname, postcode and the family phone; the given name separates them.
+    Names of every record known to be one person count, so a nameless version of a sibling's
+    record does not get through."""
+    frame = normalize_person_frame(
+        pd.DataFrame(
+            {
+                "record_key": ["vino", "jelita", "j_initial", "vino_nameless", "vino_typo"],
+                "full_name": ["Vino Sitompul", "Jelita Sitompul", "Sitompul J.", None, "Vinno S"],
+                "known_match": ["b1", "b2", "b3", "b2", "b4"],
+            }
+        )
+    )
+    pairs = pd.DataFrame(
+        {
+            "record_key_l": ["vino", "vino", "vino_nameless", "vino", "jelita"],
+            "record_key_r": ["jelita", "j_initial", "vino", "vino_typo", "j_initial"],
+        }
+    )
+    conflict = _given_name_conflicts(pairs, frame, frame["known_match"], 0.8)
+    # vino/jelita differ; J. is not Vino; the nameless record is one of Jelita's versions;
+    # a typo is still Vino; J. could be Jelita.
+    assert conflict.tolist() == [True, True, True, False, False]
 
 
 # --- matching ------------------------------------------------------------------------------

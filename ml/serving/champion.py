@@ -41,6 +41,7 @@ class ChampionHolder:
     def __init__(self, config: ProjectConfig) -> None:
         self._config = config
         self._current: LoadedModel | None = None
+        self._client: Any = None  # built on first use: it also points mlflow at the registry
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -55,8 +56,9 @@ class ChampionHolder:
 
         name = self._config.models.registered_model
         try:
-            client = mlflow_client(self._config)
-            version = client.get_model_version_by_alias(name, CHAMPION)
+            if self._client is None:
+                self._client = mlflow_client(self._config)
+            version = self._client.get_model_version_by_alias(name, CHAMPION)
         except MlflowException as exc:
             log.info("no champion for %s yet: %s", name, exc)
             return self._current

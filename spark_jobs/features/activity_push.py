@@ -87,20 +87,26 @@ def push_batch(
 ) -> None:
     from lakecdp.features import push_activity
 
-    newest_first = batch.agg(F.min("event_ts")).first()[0]
-    if newest_first is None:
+    oldest = batch.agg(F.min("event_ts")).first()[0]
+    if oldest is None:
         return
     id_map = spark.read.format("delta").load(config.table_path("silver", "id_map"))
-    batch_customers = resolve_events(batch, id_map, config).select("customer_id").distinct()
+    # The window holds the micro-batch's own events (they are in bronze.events already):
+    # resolve it once and find the batch's customers in it.
     recent = (
         spark.read.format("delta")
         .load(config.table_path("bronze", "events"))
-        .where(F.col("event_ts") >= F.lit(newest_first - WINDOW))
+        .where(F.col("event_ts") >= F.lit(oldest - WINDOW))
     )
-    resolved = recent.join(resolve_events(recent, id_map, config), "message_id").join(
-        batch_customers, "customer_id"
+    in_window = recent.join(resolve_events(recent, id_map, config), "message_id").persist()
+    batch_customers = (
+        in_window.join(batch.select("message_id"), "message_id", "left_semi")
+        .select("customer_id")
+        .distinct()
     )
+    resolved = in_window.join(batch_customers, "customer_id")
     rows = recent_activity(resolved).toPandas()  # one row per customer of this micro-batch
+    in_window.unpersist()
     if not rows.empty:
         push_activity(store, rows)
     stats.batches += 1

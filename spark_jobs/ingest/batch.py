@@ -65,7 +65,7 @@ class _FileProblem:
     payload: str
 
 
-def _known_files(
+def known_files(
     spark: SparkSession, config: ProjectConfig
 ) -> dict[tuple[str, str], tuple[int, int]]:
     """(source, path) -> (size, mtime) of every file already ingested."""
@@ -312,7 +312,7 @@ def ingest_source(
     return batch
 
 
-def _record_files(spark: SparkSession, config: ProjectConfig, files: DataFrame) -> None:
+def record_files(spark: SparkSession, config: ProjectConfig, files: DataFrame) -> None:
     path = config.table_path(*INGESTED_FILES_TABLE)
     files = files.withColumn("ingested_at", F.current_timestamp())
     if not is_delta_table(spark, path):
@@ -344,7 +344,7 @@ def run_batch_ingest(
             f"unknown source(s): {', '.join(unknown)}; declared: {', '.join(config.sources)}"
         )
     run_id = f"batch-{uuid.uuid4()}"
-    known = _known_files(spark, config)
+    known = known_files(spark, config)
     batches = [ingest_source(spark, config, name, run_id, known) for name in names]
     try:
         files = [f for b in batches for f in b.files]
@@ -361,7 +361,7 @@ def run_batch_ingest(
             register_table(spark, config, *QUARANTINE_TABLE)
         records = [r for b in batches for r in b.records]
         if records:
-            _record_files(spark, config, spark.createDataFrame(records, INGESTED_FILES_SCHEMA))
+            record_files(spark, config, spark.createDataFrame(records, INGESTED_FILES_SCHEMA))
     finally:
         for batch in batches:
             if batch.cached is not None:

@@ -1,7 +1,9 @@
 """`lakecdp ingest decisions`: sealed decision-log segments into bronze.decisions, so outcomes
 (orders after a decision) can be measured per experiment arm.
 
-Idempotent: rows are merged on decision_id, so re-reading a segment adds nothing. A line that
+Incremental and idempotent: each sealed segment read is recorded in ops.ingested_files (as the
+batch sources are), so a run reads only segments it has not seen, and rows are merged on
+decision_id, so a segment read twice (a crash before it was recorded) adds nothing. A line that
 is not a decision (torn, edited, no decision_id) goes to ops.quarantine with its reason.
 """
 
@@ -23,7 +25,8 @@ from pyspark.sql.types import (
 )
 
 from lakecdp.config import ProjectConfig
-from lakecdp.tables import is_delta_table, path_exists
+from lakecdp.tables import is_delta_table, list_files
+from spark_jobs.ingest.batch import INGESTED_FILES_SCHEMA, known_files, record_files
 from spark_jobs.quarantine import QUARANTINE_TABLE, only_new_refusals, to_quarantine
 
 DECISIONS = ("bronze", "decisions")
@@ -50,52 +53,59 @@ DECISION_SCHEMA = StructType(
 )
 
 
-def read_decision_log(spark: SparkSession, folder: str) -> DataFrame | None:
-    """Sealed segments only (`_open/` is never read); None when there are none yet."""
-    if not path_exists(spark, folder):
-        return None
-    files = f"{folder.rstrip('/')}/*.jsonl"
-    try:
-        return (
-            spark.read.schema(DECISION_SCHEMA)
-            .option("mode", "PERMISSIVE")
-            .option("columnNameOfCorruptRecord", "_corrupt_record")
-            .json(files)
-            .withColumn("_source_file", F.input_file_name())
-        )
-    except Exception as exc:  # no file matches the glob yet
-        if "PATH_NOT_FOUND" in str(exc) or "Path does not exist" in str(exc):
-            return None
-        raise
+SOURCE = "decisions"
+
+
+def new_segments(spark: SparkSession, config: ProjectConfig) -> list[tuple[str, int, int]]:
+    """(path, size, mtime) of sealed segments not ingested yet (`_open/` is never listed)."""
+    known = known_files(spark, config)
+    return [
+        (path, size, mtime)
+        for path, size, mtime in list_files(spark, config.decision_log_dir, (".jsonl",))
+        if known.get((SOURCE, path)) != (size, mtime)
+    ]
+
+
+def _read_segments(spark: SparkSession, paths: list[str]) -> DataFrame:
+    return (
+        spark.read.schema(DECISION_SCHEMA)
+        .option("mode", "PERMISSIVE")
+        .option("columnNameOfCorruptRecord", "_corrupt_record")
+        .json(paths)
+        .withColumn("_source_file", F.col("_metadata.file_path"))
+    )
 
 
 def ingest_decisions(spark: SparkSession, config: ProjectConfig) -> dict[str, int]:
-    raw = read_decision_log(spark, config.decision_log_dir)
-    if raw is None:
+    segments = new_segments(spark, config)
+    if not segments:
         return {"decisions": 0, "quarantined": 0}
-    raw = raw.cache()
-    bad = raw.where(F.col("_corrupt_record").isNotNull() | F.col("decision_id").isNull())
+    run_id = f"decisions-{uuid.uuid4().hex[:12]}"
+    raw = _read_segments(spark, [p for p, _, _ in segments]).cache()
+    is_bad = F.col("_corrupt_record").isNotNull() | F.col("decision_id").isNull()
+    bad = raw.where(is_bad)
     good = (
-        raw.where(F.col("_corrupt_record").isNull() & F.col("decision_id").isNotNull())
+        raw.where(~is_bad)
         .drop("_corrupt_record")
         .withColumn("_ingested_at", F.current_timestamp())
         .dropDuplicates(["decision_id"])
     )
     path = config.table_path(*DECISIONS)
-    before = spark.read.format("delta").load(path).count() if is_delta_table(spark, path) else 0
     if not is_delta_table(spark, path):
         good.limit(0).write.format("delta").save(path)
+    table = DeltaTable.forPath(spark, path)
     (
-        DeltaTable.forPath(spark, path)
-        .alias("t")
+        table.alias("t")
         .merge(good.alias("s"), "t.decision_id = s.decision_id")
         .whenNotMatchedInsertAll()
         .execute()
     )
+    metrics = table.history(1).select("operationMetrics").first()[0]  # type: ignore[index]
+    inserted = int(metrics.get("numTargetRowsInserted", 0))
     quarantine_path = config.table_path(*QUARANTINE_TABLE)
     refused = to_quarantine(
         bad,
-        source=F.lit("decisions"),
+        source=F.lit(SOURCE),
         origin="decision_log",
         location=F.col("_source_file"),
         reason=F.when(F.col("_corrupt_record").isNotNull(), F.lit("malformed_json")).otherwise(
@@ -103,12 +113,31 @@ def ingest_decisions(spark: SparkSession, config: ProjectConfig) -> dict[str, in
         ),
         detail=F.lit(None),
         raw_payload=F.coalesce("_corrupt_record", F.to_json(F.struct("*"))),
-        run_id=f"decisions-{uuid.uuid4().hex[:12]}",
+        run_id=run_id,
     )
     new_refusals = only_new_refusals(spark, refused, quarantine_path)
     quarantined = new_refusals.count()
     if quarantined:
         new_refusals.write.format("delta").mode("append").save(quarantine_path)
-    after = spark.read.format("delta").load(path).count()
+    per_file = {
+        r._source_file: (int(r.ok), int(r.refused))
+        for r in raw.groupBy("_source_file")
+        .agg(
+            F.sum(F.when(is_bad, 0).otherwise(1)).alias("ok"),
+            F.sum(F.when(is_bad, 1).otherwise(0)).alias("refused"),
+        )
+        .collect()
+    }
     raw.unpersist()
-    return {"decisions": after - before, "quarantined": quarantined}
+    record_files(
+        spark,
+        config,
+        spark.createDataFrame(
+            [
+                (SOURCE, p, size, mtime, "ingested", *per_file.get(p, (0, 0)), None, run_id)
+                for p, size, mtime in segments
+            ],
+            INGESTED_FILES_SCHEMA,
+        ),
+    )
+    return {"decisions": inserted, "quarantined": quarantined}

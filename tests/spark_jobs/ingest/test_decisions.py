@@ -10,7 +10,7 @@ import pytest
 from lakecdp.config import ProjectConfig
 from ml.measure import Lift, measure_lift
 from ml.serving.decision_log import DecisionLog
-from spark_jobs.ingest.decisions import DECISIONS, ingest_decisions
+from spark_jobs.ingest.decisions import DECISIONS, ingest_decisions, new_segments
 
 pytestmark = pytest.mark.spark
 T0 = datetime(2026, 10, 1, 12)
@@ -59,7 +59,17 @@ def test_decisions_reach_bronze_once_and_lift_is_measured(spark, spark_lake: Pro
     ).write.format("delta").save(spark_lake.table_path("silver", "customer_ids"))
 
     assert ingest_decisions(spark, spark_lake) == {"decisions": 20, "quarantined": 1}
+    assert new_segments(spark, spark_lake) == []  # every sealed segment is recorded
+    files = spark.read.format("delta").load(spark_lake.table_path("ops", "ingested_files"))
+    torn = files.where("file_path like '%torn.jsonl'").first()
+    assert (torn.source, torn.rows_ingested, torn.rows_quarantined) == ("decisions", 0, 1)
     assert ingest_decisions(spark, spark_lake) == {"decisions": 0, "quarantined": 0}
+
+    later = DecisionLog(spark_lake.decision_log_dir, roll_seconds=0.1, flush_seconds=0.05)
+    later.write(_decision(500, "treatment", "t5"))
+    later.close()
+    assert len(new_segments(spark, spark_lake)) == 1  # only the new segment is read
+    assert ingest_decisions(spark, spark_lake) == {"decisions": 1, "quarantined": 0}
     bronze = spark.read.format("delta").load(spark_lake.table_path(*DECISIONS))
     row = bronze.where("decision_id = 'd1'").first()
     assert (row.arm, row.channel, row.reasons) == ("treatment", "email", ["r"])

@@ -170,6 +170,11 @@ class IdentifierTypeConfig(_Strict):
     hub_max_profiles: int | None = Field(
         default=None, ge=1, description="overrides identity.hub_max_profiles for this type"
     )
+    household_shared: bool = Field(
+        default=False,
+        description="families share it (the home phone): records joined only through it whose "
+        "given names conflict stay two profiles (identity.given_name_conflict)",
+    )
 
 
 PERSON_FIELDS = (
@@ -191,13 +196,6 @@ class ProbabilisticConfig(_Strict):
     enabled: bool = True
     threshold: float = Field(default=0.95, gt=0, lt=1)
     seed: int = Field(default=7, ge=1, description="Splink's sampling seed (0 means unseeded)")
-    given_name_conflict: float = Field(
-        default=0.8,
-        ge=0,
-        lt=1,
-        description="never link records whose given names are both known and differ "
-        "(Jaro-Winkler below this, no shared token): family members at one address; 0 = off",
-    )
 
 
 EVENT_COLUMNS = ("user_id", "anonymous_id", "previous_id", "device_id", "group_id")
@@ -263,6 +261,14 @@ class IdentityConfig(_Strict):
     )
     never_link: list[tuple[str, str]] = Field(
         default_factory=list, description="pairs of 'type:value' never to be in one profile"
+    )
+    given_name_conflict: float = Field(
+        default=0.8,
+        ge=0,
+        lt=1,
+        description="given names both known and this different (Jaro-Winkler, no shared token or "
+        "initial) are two people: never a probabilistic link, never joined through a "
+        "household_shared identifier; 0 = off",
     )
     single_valued_traits: list[str] = Field(
         default_factory=lambda: ["date_of_birth"],

@@ -8,6 +8,11 @@ priority), and an edge that would give a cluster more identifiers of a type than
 join a never-link pair, is refused. The shared identifier ends up with the person whose evidence
 for it is strongest; the other person keeps everything else.
 
+Person traits on the records refuse edges too: two clusters that state different dates of birth
+are two people, and so are two clusters whose given names clearly differ when the edge runs
+through an identifier households share (the home phone). A shared e-mail or loyalty id with
+"Bob" on one record and "Robert" on another still joins: names only overrule a weak link.
+
 Components are small once hubs are removed, so this runs per component (in Spark, one
 `applyInPandas` group each) and only for components that break a rule.
 """
@@ -17,6 +22,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+from lakecdp.identity.person_fields import given_names_conflict
+
+GIVEN_NAMES = "given_names"  # the trait holding given-name candidates, compared fuzzily
 
 
 @dataclass(frozen=True)
@@ -51,11 +60,16 @@ def split_component(
     limits: Mapping[str, int],
     never_link: Iterable[tuple[int, int]] = (),
     node_traits: Mapping[int, Mapping[str, frozenset[str]]] | None = None,
+    household_shared: frozenset[str] = frozenset(),
+    given_name_conflict: float = 0.0,
 ) -> tuple[dict[int, int], Counter[str]]:
     """Cluster label (smallest node of its cluster) per node, and refused edges by reason.
 
     `node_traits` holds single-valued person traits seen on each node's records (a date of
     birth): two clusters whose values for a trait differ are two people and are not joined.
+    Its `GIVEN_NAMES` trait holds given-name candidates instead: an edge touching a node of a
+    `household_shared` type is refused when the two clusters' names conflict at
+    `given_name_conflict` (see `person_fields.given_names_conflict`).
     """
     parent = {node: node for node in node_types}
     traits: dict[int, dict[str, frozenset[str]]] = {
@@ -89,10 +103,25 @@ def split_component(
             refused.update(f"limit:{t}" for t in over)
             continue
         clash = sorted(
-            t for t, v in traits[ra].items() if t in traits[rb] and v | traits[rb][t] != v
+            t
+            for t, v in traits[ra].items()
+            if t != GIVEN_NAMES and t in traits[rb] and v | traits[rb][t] != v
         )
         if clash:
             refused.update(f"trait:{t}" for t in clash)
+            continue
+        if (
+            given_name_conflict
+            and (
+                node_types[edge.src] in household_shared or node_types[edge.dst] in household_shared
+            )
+            and given_names_conflict(
+                traits[ra].get(GIVEN_NAMES, ()),
+                traits[rb].get(GIVEN_NAMES, ()),
+                given_name_conflict,
+            )
+        ):
+            refused["given_name"] += 1
             continue
         small, large = (ra, rb) if len(members[ra]) <= len(members[rb]) else (rb, ra)
         if any(forbidden.get(n, set()) & members[large] for n in members[small]):

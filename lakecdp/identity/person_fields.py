@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import pandas as pd
+from rapidfuzz.distance import JaroWinkler
 
 from lakecdp.config import PERSON_FIELDS
 
-# What normalize_person_frame returns besides record_key and cluster: full_name is split.
-MATCH_FIELDS = tuple(f for f in PERSON_FIELDS if f != "full_name")
+# What normalize_person_frame returns besides record_key and cluster: full_name is split,
+# and `name_initials` is derived from the names (see `name_initials`).
+MATCH_FIELDS = (*(f for f in PERSON_FIELDS if f != "full_name"), "name_initials")
 
 # Titles and patronymic particles: present in one source and not another, so never evidence.
 NAME_STOPWORDS = frozenset(
@@ -126,31 +128,69 @@ def _without(tokens: list[str], part: str) -> list[str] | None:
 
 def _split_tokens(
     tokens: list[str], first: str | None, last: str | None
-) -> tuple[str | None, str | None]:
-    """(first, last) from full-name tokens, using a known half to place the other half."""
+) -> tuple[str | None, str | None, str | None]:
+    """(first, last, hints) from full-name tokens, using a known half to place the other.
+
+    `hints` are what written initials say about the given name, as candidates "given/s"
+    (given name or initial, then the surname's initial when known): "W. Tan" gives "w/t".
+    "Tan W." reads as surname-then-initial or as name-then-surname-initial ("Vinno S."), so
+    both readings are candidates ("w/t tan/w"). Matching leaves lone initials out (one
+    letter scores as a mismatch against "john"), but an initial still tells two people apart.
+    """
     if last is not None and (rest := _without(tokens, last)) is not None:
-        return " ".join(t for t in rest if len(t) > 1) or None, last
+        given = [t for t in rest if len(t) > 1]
+        lone = [t for t in rest if len(t) == 1]
+        hint = f"{lone[0]}/{last[0]}" if lone and not given else None
+        return " ".join(given) or None, last, hint
     if first is not None and (rest := _without(tokens, first)) is not None:
-        return first, " ".join(t for t in rest if len(t) > 1) or None
+        return first, " ".join(t for t in rest if len(t) > 1) or None, None
     if len(tokens) == 1:
-        return (tokens[0] if len(tokens[0]) > 1 else None), None
-    if len(tokens[-1]) == 1:  # "Tan W." : surname then initial
-        return None, " ".join(tokens[:-1])
+        return (tokens[0], None, None) if len(tokens[0]) > 1 else (None, None, tokens[0])
+    if len(tokens[-1]) == 1:  # "Tan W." or "Vinno S."
+        initial, named = tokens[-1], [t for t in tokens[:-1] if len(t) > 1]
+        hints = [
+            f"{initial}/{tokens[0][0]}",
+            *([f"{named[0]}/{initial}"] if len(named) == 1 else []),
+        ]
+        return None, " ".join(tokens[:-1]), " ".join(hints)
     if len(tokens[0]) == 1:  # "W. Tan" : initial then surname
-        return None, " ".join(tokens[1:])
+        return None, " ".join(tokens[1:]), f"{tokens[0]}/{tokens[1][0]}"
     given = [t for t in tokens[:-1] if len(t) > 1]  # middle initials carry nothing
-    return " ".join(given) or None, tokens[-1]
+    return " ".join(given) or None, tokens[-1], None
+
+
+def masked_name_hints(values: pd.Series) -> pd.Series:
+    """What a masked name still shows, as a hint: "W***e L***" is "w*e/l" (a given name
+    starting with w and ending with e, a surname starting with l); unmasked values give None.
+    """
+    text = _as_text(values)
+    masked = _flag(text.str.contains("*", regex=False))
+    # "*" would be folded away as punctuation; a digit survives and no name holds one.
+    folded = _fold_text(text.where(masked, None).str.replace(r"\*+", "0", regex=True))
+
+    def hint(name: object) -> str | None:
+        if not isinstance(name, str):
+            return None
+        tokens = [t for t in name.split() if t not in NAME_STOPWORDS]
+        if not tokens or tokens[0].strip("0") == "":
+            return None
+        given = tokens[0].replace("0", "*")
+        surname = tokens[-1][0] if len(tokens) > 1 and tokens[-1][0] != "0" else None
+        return given + (f"/{surname}" if surname else "")
+
+    return _empty_to_none(folded.map(hint, na_action="ignore"))
 
 
 def split_full_name(
     full_name: pd.Series,
     first: pd.Series | None = None,
     last: pd.Series | None = None,
-) -> tuple[pd.Series, pd.Series]:
-    """(first_name, last_name) from a full name; the last token is taken as the surname.
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(first_name, last_name, initials) from a full name; the last token is the surname.
 
     When one half is already known and appears in the full name ("Tan Wei" with surname
     "tan"), the other half is what remains, which keeps surname-first names straight.
+    Masked names ("K***n") give nothing.
     """
     none = [None] * len(full_name)
     firsts = none if first is None else first.tolist()
@@ -158,45 +198,100 @@ def split_full_name(
     parts = [
         _split_tokens(tokens, given, family)
         if isinstance(tokens, list) and tokens
-        else (None, None)
+        else (None, None, None)
         for tokens, given, family in zip(
             _name_text(full_name).str.split(), firsts, lasts, strict=True
         )
     ]
-    first_out = pd.Series([p[0] for p in parts], index=full_name.index, dtype=object)
-    last_out = pd.Series([p[1] for p in parts], index=full_name.index, dtype=object)
-    return first_out, last_out
+    return tuple(  # type: ignore[return-value]
+        pd.Series([p[i] for p in parts], index=full_name.index, dtype=object) for i in range(3)
+    )
 
 
-def given_hints(first_name: pd.Series, full_name: pd.Series | None, first: pd.Series) -> pd.Series:
-    """What a record says about the given name, as space-separated candidates: the first
-    letter of the normalized first name, or a written initial ("J", "W. Tan"). Matching
-    leaves lone initials out (one letter scores as a mismatch against "john"), but an initial
-    still tells two people apart: "Sitompul J." is not "Vino Sitompul".
+def name_initials(first: pd.Series, last: pd.Series, masked_hints: pd.Series) -> pd.Series:
+    """What a masked name shows, in the same shape for every record: the given name's first
+    and last letters and the surname's initial ("_" when unknown). "Qian Hui Teo" and
+    "Q***i T***" are both "qit".
 
-    "Tan W." is surname-then-initial or name-then-surname-initial ("Vinno S."): both readings
-    are candidates ("w tan"). Masked names ("K***n") give nothing.
+    Marketplaces export buyers as "Q***i T***": no name comparison can use that, but its
+    three letters are still evidence, and the only name evidence such an order carries.
     """
-    out = first.map(lambda v: v[0] if isinstance(v, str) and v else None).astype(object)
-    raw_first = _name_text(first_name)
-    lone = raw_first.where(raw_first.str.len() == 1, None)
-    out = out.where(out.notna(), lone)
-    if full_name is not None:
 
-        def from_full(tokens: object) -> str | None:
-            if not isinstance(tokens, list) or not tokens:
-                return None
-            if len(tokens) == 1:
-                return tokens[0] if len(tokens[0]) == 1 else None
-            if len(tokens[-1]) == 1:  # "Tan W." or "Vinno S."
-                return " ".join([tokens[-1], *(t for t in tokens[:-1] if len(t) > 1)])
-            if len(tokens[0]) == 1:  # "W. Tan"
-                return str(tokens[0])
+    def from_name(given: object, surname: object) -> str | None:
+        if not isinstance(given, str) or len(given) < 2:
             return None
+        return given[0] + given[-1] + (surname[0] if isinstance(surname, str) else "_")
 
-        split = _name_text(full_name).str.split().map(from_full)
-        out = out.where(out.notna(), split)
-    return _empty_to_none(out.astype(object))
+    def from_mask(hint: object) -> str | None:
+        if not isinstance(hint, str) or "*" not in hint:
+            return None
+        given, _, surname = hint.partition("/")
+        start, end = given.split("*")[0], given.rsplit("*", 1)[1]
+        if not start or not end:
+            return None
+        return start[0] + end[-1] + (surname or "_")
+
+    shapes = [
+        from_name(g, s) or from_mask(h)
+        for g, s, h in zip(first.tolist(), last.tolist(), masked_hints.tolist(), strict=True)
+    ]
+    return pd.Series(shapes, index=first.index, dtype=object)
+
+
+def given_names_compatible(a: str, b: str, below: float) -> bool:
+    """Could `a` and `b` be one person's given name?
+
+    Each is a name, a one-letter initial or a mask ("w*e"), optionally with the surname's
+    initial ("w/t", from "W. Tan"). Yes for a shared token, a Jaro-Winkler similarity of at
+    least `below`, an initial that starts a token of the other name, or a mask whose visible
+    letters the other side agrees with, unless both surname initials are known and differ.
+    """
+    a, _, a_surname = a.partition("/")
+    b, _, b_surname = b.partition("/")
+    if a_surname and b_surname and a_surname != b_surname:
+        return False
+    if "*" in a or "*" in b:
+        return _mask_compatible(a, b)
+    if len(a) == 1 or len(b) == 1:
+        if len(a) == 1 and len(b) == 1:
+            return a == b
+        initial, name = (a, b) if len(a) == 1 else (b, a)
+        return any(token.startswith(initial) for token in name.split())
+    if set(a.split()) & set(b.split()):
+        return True
+    return bool(JaroWinkler.similarity(a, b) >= below)
+
+
+def _mask_compatible(a: str, b: str) -> bool:
+    """A mask's visible start and end against a name, an initial or another mask."""
+
+    def shown(value: str) -> tuple[str, str]:
+        if "*" in value:
+            start, _, rest = value.partition("*")
+            return start, rest.rpartition("*")[2]
+        return (value, "") if len(value) == 1 else (value, value)
+
+    (a_start, a_end), (b_start, b_end) = shown(a), shown(b)
+    starts = a_start.startswith(b_start) or b_start.startswith(a_start)
+    ends = a_end.endswith(b_end) or b_end.endswith(a_end)
+    return starts and ends
+
+
+def given_names_conflict(left: Iterable[str], right: Iterable[str], below: float) -> bool:
+    """True when both sides name someone and no name on one side could be one on the other.
+
+    Nicknames ("Bob" and "Robert") conflict: recall given up for precision.
+    """
+    xs, ys = list(left), list(right)
+    if not xs or not ys:
+        return False
+    return not any(given_names_compatible(a, b, below) for a in xs for b in ys)
+
+
+def given_name_candidates(first_name: object, hints: object) -> list[str]:
+    """Every given name a normalized record may carry: its first name, then its hints."""
+    names = [first_name] if isinstance(first_name, str) and first_name else []
+    return names + (hints.split() if isinstance(hints, str) else [])
 
 
 def normalize_date_of_birth(values: pd.Series) -> pd.Series:
@@ -276,17 +371,21 @@ def normalize_person_frame(df: pd.DataFrame) -> pd.DataFrame:
         out["known_match"] = _as_text(frame["known_match"])
     first = _per_unique(normalize_name, column("first_name"))
     last = _per_unique(normalize_name, column("last_name"))
+    raw_first = _name_text(column("first_name"))
+    hints = raw_first.where(raw_first.str.len() == 1, None)  # "J" typed as a first name
+    masks = masked_name_hints(column("first_name"))
     if "full_name" in frame.columns:
-        todo = frame["full_name"].notna() & (first.isna() | last.isna())
-        split_first, split_last = split_full_name(frame["full_name"][todo], first[todo], last[todo])
+        todo = frame["full_name"].notna() & (first.isna() | last.isna() | hints.isna())
+        split_first, split_last, initials = split_full_name(
+            frame["full_name"][todo], first[todo], last[todo]
+        )
         first = first.where(first.notna(), split_first.reindex(frame.index))
         last = last.where(last.notna(), split_last.reindex(frame.index))
+        hints = hints.where(hints.notna(), initials.reindex(frame.index))
+        masks = masks.where(masks.notna(), masked_name_hints(frame["full_name"]))
+    hints = hints.where(hints.notna(), masks)
     out["first_name"] = _empty_to_none(first)
-    out["given_hints"] = given_hints(
-        column("first_name"),
-        frame["full_name"] if "full_name" in frame.columns else None,
-        out["first_name"],
-    )
+    out["given_hints"] = _empty_to_none(hints.astype(object))
     out["last_name"] = _empty_to_none(last)
     out["date_of_birth"] = _per_unique(normalize_date_of_birth, column("date_of_birth"))
     out["postcode"] = _per_unique(normalize_postcode, column("postcode"))
@@ -294,5 +393,6 @@ def normalize_person_frame(df: pd.DataFrame) -> pd.DataFrame:
     out["address"] = _per_unique(normalize_place, column("address"))
     out["national_id"] = _per_unique(normalize_national_id, column("national_id"))
     out["phone_suffix"] = _per_unique(normalize_phone_suffix, column("phone_suffix"))
+    out["name_initials"] = name_initials(out["first_name"], out["last_name"], masks)
     out.index = df.index
     return out

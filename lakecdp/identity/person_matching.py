@@ -30,7 +30,11 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from lakecdp.identity.person_fields import MATCH_FIELDS
+from lakecdp.identity.person_fields import (
+    MATCH_FIELDS,
+    given_name_candidates,
+    given_names_conflict,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +46,16 @@ BLOCKING_KEYS: tuple[tuple[str, ...], ...] = (
     ("postcode", "first_name"),
     ("postcode", "phone_suffix"),
     ("last_name", "phone_suffix"),
+    ("first_name", "phone_suffix"),
     ("national_id",),
     ("first_name", "last_name"),
     # Typo in the name: people at one address, or one postcode and birth date.
     ("postcode", "last_name"),
     ("postcode", "date_of_birth"),
     ("address",),
+    # Masked marketplace names: the letters they show, with the delivery postcode or phone.
+    ("postcode", "name_initials"),
+    ("name_initials", "phone_suffix"),
 )
 # Rules that admit (almost) no false positives: their pair count, over an assumed recall,
 # estimates the prior.
@@ -173,6 +181,42 @@ def _location_comparison(present: list[str]) -> Any:
     return cl.CustomComparison(levels, output_column_name="location")
 
 
+def _initials_comparison(fields: list[str]) -> Any:
+    """The letters a masked name shows ("Q***i T***" against "Qian Hui Teo").
+
+    Only where the names cannot be compared: when both sides have a given name, the name
+    comparisons already count that evidence and this one stays neutral.
+    """
+    import splink.comparison_library as cl
+
+    both_named = (
+        " or (first_name_l is not null and first_name_r is not null)"
+        if "first_name" in fields
+        else ""
+    )
+    surname_unknown = "(substr(name_initials_l, 3, 1) = '_' or substr(name_initials_r, 3, 1) = '_')"
+    return cl.CustomComparison(
+        [
+            {
+                "sql_condition": "name_initials_l is null or name_initials_r is null" + both_named,
+                "label_for_charts": "no initials on one side, or names to compare",
+                "is_null_level": True,
+            },
+            {
+                "sql_condition": f"name_initials_l = name_initials_r and not {surname_unknown}",
+                "label_for_charts": "given name's first and last letters and surname initial",
+            },
+            {
+                "sql_condition": "substr(name_initials_l, 1, 2) = substr(name_initials_r, 1, 2)"
+                f" and {surname_unknown}",
+                "label_for_charts": "given name's first and last letters",
+            },
+            {"sql_condition": "ELSE", "label_for_charts": "different initials"},
+        ],
+        output_column_name="name_initials",
+    )
+
+
 def _comparisons(fields: list[str]) -> list[tuple[frozenset[str], Any]]:
     """(input fields, Splink comparison) for the fields present, in MATCH_FIELDS order."""
     import splink.comparison_library as cl
@@ -186,6 +230,8 @@ def _comparisons(fields: list[str]) -> list[tuple[frozenset[str], Any]]:
             comparison = cl.DateOfBirthComparison(
                 field, input_is_string=True, datetime_format="%Y-%m-%d"
             )
+        elif field == "name_initials":
+            comparison = _initials_comparison(fields)
         elif field in LOCATION_FIELDS:
             if field != location[0]:
                 continue
@@ -454,16 +500,6 @@ def match_people(records: pd.DataFrame, settings: MatchSettings) -> MatchResult:
     return MatchResult(pairs, model, stats)
 
 
-def _given_names_compatible(a: str, b: str, similarity: float, below: float) -> bool:
-    """Could `a` and `b` (names, or one-letter initials) be one person's given name?"""
-    if len(a) == 1 or len(b) == 1:
-        if len(a) == 1 and len(b) == 1:
-            return a == b
-        initial, name = (a, b) if len(a) == 1 else (b, a)
-        return any(token.startswith(initial) for token in name.split())
-    return similarity >= below or bool(set(a.split()) & set(b.split()))
-
-
 def _given_name_conflicts(
     pairs: pd.DataFrame, frame: pd.DataFrame, groups: pd.Series, below: float
 ) -> pd.Series:
@@ -473,50 +509,28 @@ def _given_name_conflicts(
     postcode and often one phone (so its masked suffix too). Fellegi-Sunter multiplies those
     agreements as if they were unrelated, and a sibling at the same address scores above any
     threshold despite another first name. The given name is what tells them apart, so a clear
-    conflict there refuses the link instead of only lowering its score.
+    conflict there (`person_fields.given_names_conflict`) refuses the link instead of only
+    lowering its score.
 
     A record's given names (and `given_hints`: initials, other readings) are those of every
     record known to be the same person (`groups`, e.g. one loyalty id's versions): a version
-    without a name must not let a sibling's record through. A conflict means no name on one
-    side could be a name on the other (Jaro-Winkler >= `below`, a shared token, or a matching
-    initial). Nicknames ("Bob"
-    and "Robert") are lost with it: recall given up for precision.
+    without a name must not let a sibling's record through.
     """
     conflict = pd.Series(False, index=pairs.index)
     if pairs.empty:
         return conflict
     keys = frame["record_key"].astype(str)
     group_of = pd.Series(groups.where(groups.notna(), "r:" + keys).to_numpy(), index=keys)
-    named = pd.DataFrame({"g": group_of.to_numpy(), "name": frame["first_name"].to_numpy()})
-    if "given_hints" in frame.columns:
-        hints = pd.DataFrame({"g": group_of.to_numpy(), "name": frame["given_hints"].to_numpy()})
-        hints["name"] = hints["name"].str.split()
-        named = pd.concat([named, hints.explode("name")])
-    names = named.dropna().drop_duplicates().groupby("g")["name"].agg(list)
-    left = pairs["record_key_l"].map(group_of).map(names)
-    right = pairs["record_key_r"].map(group_of).map(names)
-    rows = [
-        (i, a, b)
-        for i, (xs, ys) in enumerate(zip(left, right, strict=True))
-        if isinstance(xs, list) and isinstance(ys, list)
-        for a in xs
-        for b in ys
+    hints = frame["given_hints"] if "given_hints" in frame.columns else [None] * len(frame)
+    named: dict[str, set[str]] = {}
+    for group, first, hint in zip(group_of, frame["first_name"], hints, strict=True):
+        named.setdefault(group, set()).update(given_name_candidates(first, hint))
+    left = pairs["record_key_l"].map(group_of)
+    right = pairs["record_key_r"].map(group_of)
+    conflict[:] = [
+        given_names_conflict(named.get(a, ()), named.get(b, ()), below)
+        for a, b in zip(left, right, strict=True)
     ]
-    if not rows:
-        return conflict
-    combos = pd.DataFrame(rows, columns=["i", "a", "b"])
-    combos["k"] = range(len(combos))
-    with duckdb.connect() as con:
-        con.register("combos", combos)
-        similarity = con.execute(
-            "SELECT jaro_winkler_similarity(a, b) AS s FROM combos ORDER BY k"
-        ).df()["s"]
-    combos["ok"] = [
-        _given_names_compatible(a, b, s, below)
-        for a, b, s in zip(combos["a"], combos["b"], similarity, strict=True)
-    ]
-    compatible = combos.groupby("i")["ok"].any()
-    conflict.iloc[compatible[~compatible].index.to_numpy()] = True
     return conflict
 
 

@@ -27,6 +27,7 @@ class IdentifierRule:
     priority: int
     max_per_profile: int | None
     hub_max_profiles: int
+    household_shared: bool = False
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class IdentityRules:
     blocklist: dict[str, frozenset[str]] = field(default_factory=dict)
     patterns: dict[str, tuple[re.Pattern[str], ...]] = field(default_factory=dict)
     max_cluster_size: int = 200
+    given_name_conflict: float = 0.0
 
     @classmethod
     def from_config(cls, config: ProjectConfig, *, with_record_type: bool = False) -> IdentityRules:
@@ -47,6 +49,7 @@ class IdentityRules:
                 spec.priority,
                 spec.max_per_profile,
                 spec.hub_max_profiles or ident.hub_max_profiles,
+                spec.household_shared,
             )
             for name, spec in config.identifier_types.items()
         }
@@ -67,7 +70,14 @@ class IdentityRules:
             )
             for name in types
         }
-        return cls(types, ident.email_provider_rules, blocklist, patterns, ident.max_cluster_size)
+        return cls(
+            types,
+            ident.email_provider_rules,
+            blocklist,
+            patterns,
+            ident.max_cluster_size,
+            ident.given_name_conflict,
+        )
 
     def rule(self, id_type: str) -> IdentifierRule:
         try:
@@ -97,6 +107,13 @@ class IdentityRules:
     @property
     def limits(self) -> dict[str, int]:
         return {n: r.max_per_profile for n, r in self.types.items() if r.max_per_profile}
+
+    @property
+    def household_shared(self) -> frozenset[str]:
+        """Types across which given names must agree; none when the name guard is off."""
+        if not self.given_name_conflict:
+            return frozenset()
+        return frozenset(n for n, r in self.types.items() if r.household_shared)
 
     @property
     def priorities(self) -> dict[str, int]:

@@ -22,7 +22,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType
 
-from lakecdp.identity.constrained import Edge, split_component
+from lakecdp.identity.constrained import GIVEN_NAMES, Edge, split_component
 from lakecdp.identity.rules import IdentityRules
 from spark_jobs.identity.components import connected_components
 from spark_jobs.identity.graph import DETERMINISTIC
@@ -110,7 +110,8 @@ def cluster_graph(
     """Profiles for `nodes` (node, id_type) given `edges` (src, dst, kind, probability, records).
 
     `hubs` (node) are left out entirely; `never_link` (a, b) pairs end in different profiles;
-    `traits` (node, trait, value) of single-valued traits keep nodes that disagree apart.
+    `traits` (node, trait, value) of single-valued traits keep nodes that disagree apart;
+    its `GIVEN_NAMES` rows keep apart what only a household-shared identifier joins.
     """
     hub_nodes = hubs.select("node")
     active = nodes.select("node", "id_type").join(hub_nodes, "node", "left_anti")
@@ -159,13 +160,19 @@ def cluster_graph(
     trait_rows = None
     if traits is not None:
         in_scope = traits.join(components.select("node", "component"), "node")
-        clashing = (
-            in_scope.groupBy("component", "trait")
-            .agg(F.countDistinct("value").alias("values"))
-            .where("values > 1")
-            .select("component")
+        values = in_scope.groupBy("component", "trait").agg(
+            F.countDistinct("value").alias("values")
         )
-        violating = violating.union(clashing)
+        clashing = values.where((F.col("values") > 1) & (F.col("trait") != GIVEN_NAMES))
+        violating = violating.union(clashing.select("component"))
+        if rules.household_shared:
+            # Several given names in a component that a household-shared identifier holds:
+            # the family phone may be what joins them.
+            named = values.where((F.col("values") > 1) & (F.col("trait") == GIVEN_NAMES))
+            shared = components.where(F.col("id_type").isin(*rules.household_shared))
+            violating = violating.union(
+                named.join(shared.select("component"), "component", "left_semi").select("component")
+            )
         trait_rows = in_scope
     violating = violating.distinct()
 
@@ -226,6 +233,7 @@ def cluster_graph(
             )
         )
     priorities = rules.priorities
+    household_shared, name_conflict = rules.household_shared, rules.given_name_conflict
 
     def _split(group: pd.DataFrame) -> pd.DataFrame:
         node_part = group[group["row"] == "n"]
@@ -247,6 +255,8 @@ def cluster_graph(
             limits,
             [(int(r.a), int(r.b)) for r in never.itertuples()],
             node_traits,
+            household_shared,
+            name_conflict,
         )
         reason = ",".join(f"{k}={v}" for k, v in sorted(refused.items()))
         return pd.DataFrame(

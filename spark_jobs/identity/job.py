@@ -589,7 +589,7 @@ def _probabilistic_edges(
         MatchSettings(
             threshold=settings.threshold,
             seed=settings.seed,
-            given_name_conflict=settings.given_name_conflict,
+            given_name_conflict=config.identity.given_name_conflict,
         ),
     )
     stats["probabilistic"] = {**match.stats, "person_records": len(records)}
@@ -715,12 +715,14 @@ def resolve_customer_id(spark: SparkSession, config: ProjectConfig, customer_id:
 def single_valued_traits(
     spark: SparkSession, config: ProjectConfig, rules: IdentityRules, observations: DataFrame
 ) -> DataFrame | None:
-    """node, trait, value for `identity.single_valued_traits`, on each record's anchor."""
+    """node, trait, value on each record's anchor: `identity.single_valued_traits`, and the
+    given names when a household-shared identifier type needs them."""
     from spark_jobs.identity.person_records import anchor_traits, raw_person_records, record_anchors
 
     wanted = config.identity.single_valued_traits
-    persons = raw_person_records(spark, config) if wanted else None
+    names = bool(rules.household_shared)
+    persons = raw_person_records(spark, config) if wanted or names else None
     if persons is None:
         return None
     anchors = record_anchors(observations, rules)
-    return anchor_traits(persons, anchors, wanted).localCheckpoint(eager=True)
+    return anchor_traits(persons, anchors, wanted, given_names=names).localCheckpoint(eager=True)

@@ -8,7 +8,7 @@ where Splink (DuckDB backend) compares what is left.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -117,8 +117,11 @@ def collapse_person_records(
     return out.sort_values("record_key", ignore_index=True)
 
 
-def anchor_traits(persons: DataFrame, anchors: DataFrame, traits: list[str]) -> DataFrame:
-    """node, trait, value: the normalized single-valued traits each anchor's records state."""
+def anchor_traits(
+    persons: DataFrame, anchors: DataFrame, traits: list[str], *, given_names: bool = False
+) -> DataFrame:
+    """node, trait, value: the normalized single-valued traits each anchor's records state,
+    and with `given_names` the given names they carry (`anchor_given_names`)."""
     from lakecdp.identity import person_fields as pf
 
     normalizers = {
@@ -153,7 +156,45 @@ def anchor_traits(persons: DataFrame, anchors: DataFrame, traits: list[str]) -> 
             )
             .where(F.col("value").isNotNull())
         )
+    if given_names:
+        frames.append(anchor_given_names(persons, anchors))
+    if not frames:
+        raise ValueError("anchor_traits needs at least one trait")
     out = frames[0]
     for frame in frames[1:]:
         out = out.unionByName(frame)
     return out.distinct()
+
+
+def anchor_given_names(persons: DataFrame, anchors: DataFrame) -> DataFrame:
+    """node, trait (`GIVEN_NAMES`), value: every given name or initial an anchor's records
+    carry, normalized as the matcher sees them (a full name split, "J." kept as "j")."""
+    from lakecdp.identity.constrained import GIVEN_NAMES
+    from lakecdp.identity.person_fields import given_name_candidates, normalize_person_frame
+
+    named = [c for c in ("first_name", "last_name", "full_name") if c in persons.columns]
+    given = [c for c in ("first_name", "full_name") if c in named]
+    if not given:
+        return persons.sparkSession.createDataFrame([], "node long, trait string, value string")
+    rows = (
+        persons.where(F.coalesce(*[F.col(c) for c in given]).isNotNull())
+        .join(anchors, ["source", "record_id"])
+        .select(F.col("anchor").alias("node"), *[F.col(c).cast("string") for c in named])
+        .distinct()
+    )
+
+    def candidates(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            frame = normalize_person_frame(batch.assign(record_key=batch["node"].astype(str)))
+            pairs = [
+                (node, name)
+                for node, first, hints in zip(
+                    batch["node"], frame["first_name"], frame["given_hints"], strict=True
+                )
+                for name in given_name_candidates(first, hints)
+            ]
+            yield pd.DataFrame(pairs, columns=["node", "value"])
+
+    return rows.mapInPandas(candidates, "node long, value string").select(
+        "node", F.lit(GIVEN_NAMES).alias("trait"), "value"
+    )

@@ -138,7 +138,7 @@ def resolve_records(
     hubs = detect_hubs(nodes, edges, rules).localCheckpoint(eager=True)
     summary.hubs = hubs.count()
     record_nodes = valid.where(F.col("id_type") == RECORD_TYPE).select("record_id", "node")
-    traits = _traits(config, base, record_nodes, person)
+    traits = _traits(config, rules, base, record_nodes, person)
     cluster = cluster_graph(nodes, edges, rules, hubs, traits=traits)
 
     if probabilistic and person:
@@ -162,19 +162,28 @@ def resolve_records(
 
 
 def _traits(
-    config: ProjectConfig, base: DataFrame, record_nodes: DataFrame, person: dict[str, str]
+    config: ProjectConfig,
+    rules: IdentityRules,
+    base: DataFrame,
+    record_nodes: DataFrame,
+    person: dict[str, str],
 ) -> DataFrame | None:
-    """The pipeline's single-valued traits (a date of birth), on each row's own node."""
+    """The pipeline's single-valued traits (a date of birth) and given names, on each row's
+    own node."""
     from spark_jobs.identity.person_records import anchor_traits
 
     wanted = [t for t in config.identity.single_valued_traits if t in person]
-    if not wanted:
+    names = bool(rules.household_shared) and bool({"first_name", "full_name"} & set(person))
+    if not wanted and not names:
         return None
-    persons = base.select(F.lit(SOURCE).alias("source"), "record_id", *wanted)
+    named = [c for c in ("first_name", "last_name", "full_name") if names and c in person]
+    persons = base.select(
+        F.lit(SOURCE).alias("source"), "record_id", *dict.fromkeys([*wanted, *named])
+    )
     anchors = record_nodes.select(
         F.lit(SOURCE).alias("source"), "record_id", F.col("node").alias("anchor")
     )
-    return anchor_traits(persons, anchors, wanted).localCheckpoint(eager=True)
+    return anchor_traits(persons, anchors, wanted, given_names=names).localCheckpoint(eager=True)
 
 
 def _probabilistic_edges(
@@ -230,7 +239,7 @@ def _probabilistic_edges(
         MatchSettings(
             threshold=settings.threshold,
             seed=settings.seed,
-            given_name_conflict=settings.given_name_conflict,
+            given_name_conflict=config.identity.given_name_conflict,
         ),
     )
     summary.probabilistic = dict(match.stats)

@@ -7,7 +7,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lakecdp.identity.constrained import Edge, split_component
+from lakecdp.identity.constrained import GIVEN_NAMES, Edge, split_component
 
 PRIORITIES = {"user_id": 100, "loyalty_id": 90, "email": 80, "phone": 70, "device_id": 40}
 LIMITS = {"user_id": 1, "loyalty_id": 1, "email": 3}
@@ -96,3 +96,39 @@ def test_different_birth_dates_keep_a_shared_phone_from_joining_two_people() -> 
     same = {1: traits[1], 2: {"date_of_birth": frozenset({"1970-01-01"})}}
     labels, refused = split_component(types, edges, PRIORITIES, LIMITS, node_traits=same)
     assert len(groups(labels)) == 1 and not refused
+
+
+def test_given_names_keep_apart_only_what_a_household_identifier_joins() -> None:
+    """Johnny's loyalty id and Steven's e-mail both carry the family phone; neither states a
+    birth date the other contradicts, but their given names clearly differ. A shared e-mail
+    with a nickname on one record ("Bob" for Robert) is strong evidence and still joins."""
+    types = {1: "loyalty_id", 2: "email", 3: "phone", 4: "email"}
+    edges = [Edge(1, 3, records=5), Edge(2, 3, records=2), Edge(1, 4, records=1)]
+    names = {
+        1: {GIVEN_NAMES: frozenset({"johnny"})},
+        2: {GIVEN_NAMES: frozenset({"steven", "s/s"})},
+        4: {GIVEN_NAMES: frozenset({"bob"})},
+    }
+
+    def split(shared: frozenset[str], threshold: float) -> tuple[set[frozenset[int]], object]:
+        labels, refused = split_component(
+            types,
+            edges,
+            PRIORITIES,
+            LIMITS,
+            node_traits=names,
+            household_shared=shared,
+            given_name_conflict=threshold,
+        )
+        return groups(labels), refused
+
+    assert split(frozenset({"phone"}), 0.8) == (
+        {frozenset({1, 3, 4}), frozenset({2})},
+        {"given_name": 1},
+    )
+    # "J." on Steven's side could be Johnny: no conflict, one profile.
+    names[2] = {GIVEN_NAMES: frozenset({"j"})}
+    assert split(frozenset({"phone"}), 0.8) == ({frozenset({1, 2, 3, 4})}, {})
+    names[2] = {GIVEN_NAMES: frozenset({"steven"})}
+    assert split(frozenset(), 0.8)[0] == {frozenset({1, 2, 3, 4})}  # phone not household-shared
+    assert split(frozenset({"phone"}), 0.0)[0] == {frozenset({1, 2, 3, 4})}  # guard off

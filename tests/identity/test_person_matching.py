@@ -14,7 +14,11 @@ from dataclasses import dataclass
 import pandas as pd
 import pytest
 
-from lakecdp.identity.person_fields import MATCH_FIELDS, normalize_person_frame
+from lakecdp.identity.person_fields import (
+    MATCH_FIELDS,
+    given_names_compatible,
+    normalize_person_frame,
+)
 from lakecdp.identity.person_matching import (
     PAIR_COLUMNS,
     MatchResult,
@@ -135,7 +139,12 @@ def _dob_text(iso: str, rng: random.Random) -> str:
 
 
 def make_population(
-    households: int, *, seed: int, duplicate_rate: float = 0.4, cluster_rate: float = 0.0
+    households: int,
+    *,
+    seed: int,
+    duplicate_rate: float = 0.4,
+    cluster_rate: float = 0.0,
+    masked: bool = False,
 ) -> Population:
     """Households of 1-3 people; some people get a second record with typos and gaps.
 
@@ -144,7 +153,8 @@ def make_population(
     traits missing at random.
 
     With `cluster_rate`, that share of duplicated people already has both records in one
-    deterministic cluster (as if stitched on an email), the rest are unclustered.
+    deterministic cluster (as if stitched on an email), the rest are unclustered. With
+    `masked`, a quarter of second records are marketplace orders: "Q***i T***", no birth date.
     """
     rng = random.Random(seed)
     rows: list[dict[str, object]] = []
@@ -179,7 +189,10 @@ def make_population(
                     else None,
                 }
                 style = rng.random()
-                if copy and style < 0.1:  # a source that only keeps "Surname I."
+                if copy and masked and style < 0.25:
+                    row["full_name"] = f"{given[0].upper()}***{given[-1]} {family[0].upper()}***"
+                    row["date_of_birth"] = row["address"] = None
+                elif copy and style < 0.1:  # a source that only keeps "Surname I."
                     row["full_name"] = f"{family.title()} {given[0].upper()}."
                 elif style < 0.35:
                     row["full_name"] = f"{given.title()} {family.upper()}"
@@ -291,7 +304,31 @@ def test_initials_are_kept_apart_from_names() -> None:
         )
     )
     assert frame["first_name"].tolist() == [None, "vino", None, None, None]
-    assert frame["given_hints"].tolist() == ["j sitompul", "v", None, "w", "j"]
+    # "given/surname initial"; "Sitompul J." also reads as "Sitompul" with a surname in J.
+    assert frame["given_hints"].tolist() == ["j/s sitompul/j", None, "k*n/m", "w/t", "j"]
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "compatible"),
+    [
+        ("john", "jon", True),  # a typo
+        ("john", "jane", False),  # same initial, another name
+        ("wei jie", "jie", True),  # a shared token
+        ("j/s", "jelita", True),  # "Sitompul J." could be Jelita
+        ("j/s", "j/t", False),  # same initial, another surname
+        ("tamba/d", "tamba/e", False),  # "Tamba D." and "Tamba E." under either reading
+        ("d*l", "dagel", True),  # "D***l" shows a first and last letter
+        ("d*l", "edison", False),
+        ("d*l", "d", True),
+        ("w*e/l", "wei jie", True),
+        ("w*e/l", "w*i/l", False),
+    ],
+)
+def test_given_name_candidates_compare_initials_masks_and_surname_initials(
+    left: str, right: str, compatible: bool
+) -> None:
+    assert given_names_compatible(left, right, 0.8) is compatible
+    assert given_names_compatible(right, left, 0.8) is compatible
 
 
 def test_given_names_that_clearly_differ_refuse_a_pair() -> None:
@@ -391,6 +428,43 @@ def test_without_clusters_em_trains_a_model_that_still_separates_households() ->
     assert not predicted(result) & population.household_pairs()
 
 
+def test_masked_names_match_on_the_letters_they_show() -> None:
+    """A masked order ("Q***i T***", no birth date) is linked by the letters its name shows,
+    with the postcode or phone suffix; without them it has too little evidence."""
+    population = make_population(300, seed=13, masked=True)
+    records = normalize_person_frame(population.records)
+    names = population.records["full_name"].fillna("")
+    masked = set(population.records.loc[names.str.contains("*", regex=False), "record_key"])
+    truth = {pair for pair in population.true_pairs() if set(pair) & masked}
+    assert len(truth) > 20
+
+    result = match_people(records, MatchSettings())
+    precision, _ = precision_recall(predicted(result), population.true_pairs())
+    _, masked_recall = precision_recall(predicted(result), truth)
+    blind = match_people(records.assign(name_initials=None), MatchSettings())
+    _, blind_recall = precision_recall(predicted(blind), truth)
+
+    assert "name_initials" in result.stats["fields"]
+    assert precision >= 0.95, result.stats
+    assert masked_recall >= blind_recall + 0.2, (masked_recall, blind_recall)
+    assert masked_recall >= 0.7, masked_recall
+
+
+def test_name_initials_have_one_shape_for_names_and_masks() -> None:
+    frame = normalize_person_frame(
+        pd.DataFrame(
+            {
+                "record_key": list("abcde"),
+                "full_name": [None, "Q***i T***", "Cheng H.", "Qian", "*** T***"],
+                "first_name": ["Qian Hui", None, None, None, None],
+                "last_name": ["Teo", None, None, None, None],
+            }
+        )
+    )
+    assert frame["name_initials"].tolist() == ["qit", "qit", None, "qn_", None]
+    assert frame["given_hints"].tolist() == [None, "q*i/t", "h/c cheng/h", None, None]
+
+
 def test_names_and_postcode_only_still_match_exact_duplicates() -> None:
     population = make_population(300, seed=8)
     raw = population.records
@@ -403,7 +477,7 @@ def test_names_and_postcode_only_still_match_exact_duplicates() -> None:
     records = normalize_person_frame(slim)
     result = match_people(records, MatchSettings())
 
-    assert result.stats["fields"] == ["first_name", "last_name", "postcode"]
+    assert result.stats["fields"] == ["first_name", "last_name", "postcode", "name_initials"]
     assert "date_of_birth" not in {c["output_column_name"] for c in result.model["comparisons"]}
     traits = records.set_index("record_key")[["first_name", "last_name", "postcode"]]
     complete = dict(zip(traits.index, traits.itertuples(index=False, name=None), strict=True))

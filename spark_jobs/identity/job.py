@@ -291,6 +291,7 @@ def run_identity(
         return result
 
     traits = single_valued_traits(spark, config, rules, lake.read(OBSERVATIONS))
+    step("person traits")
 
     def recluster(scope: DataFrame, hubs: DataFrame, *, deterministic: bool) -> ClusterResult:
         edges = _edges_within(lake.read(EDGES), scope)
@@ -321,9 +322,8 @@ def run_identity(
     rescored = _replace_probabilistic_edges(lake, prob_edges, stats)
     if use_probabilistic:
         step("probabilistic matching")
-    if lake.read(EDGES).where(F.col("kind") == PROBABILISTIC).limit(1).count() > 0 or (
-        rescored.limit(1).count() > 0
-    ):
+    # The table's probabilistic edges are now exactly prob_edges (None when there are none).
+    if prob_edges is not None or stats["probabilistic_edges_changed"]:
         if incremental:
             scope = _scope(identifiers, previous_map, touched.union(rescored))  # type: ignore[union-attr]
             hubs = _hubs(lake, rules, identifiers, scope, incremental)
@@ -642,8 +642,11 @@ def _replace_probabilistic_edges(
         .select("src", "dst", F.col("n.probability").isNull().alias("removed"))
         .localCheckpoint(eager=True)
     )
+    stats["probabilistic_edges_changed"] = differ.count()
     removed = differ.where("removed").select("src", "dst")
-    stats["probabilistic_edges_removed"] = removed.count()
+    stats["probabilistic_edges_removed"] = (
+        removed.count() if stats["probabilistic_edges_changed"] else 0
+    )
     if stats["probabilistic_edges_removed"]:
         DeltaTable.forPath(lake.spark, lake.path(EDGES)).alias("t").merge(
             removed.alias("s"),

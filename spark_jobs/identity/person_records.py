@@ -8,7 +8,7 @@ where Splink (DuckDB backend) compares what is left.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -121,80 +121,43 @@ def anchor_traits(
     persons: DataFrame, anchors: DataFrame, traits: list[str], *, given_names: bool = False
 ) -> DataFrame:
     """node, trait, value: the normalized single-valued traits each anchor's records state,
-    and with `given_names` the given names they carry (`anchor_given_names`)."""
-    from lakecdp.identity import person_fields as pf
+    and with `given_names` every given name or initial they carry (trait `GIVEN_NAMES`), as
+    the matcher reads them: a full name split, "J." kept as "j", a mask's visible letters.
 
-    normalizers = {
-        "first_name": pf.normalize_name,
-        "last_name": pf.normalize_name,
-        "date_of_birth": pf.normalize_date_of_birth,
-        "postcode": pf.normalize_postcode,
-        "city": pf.normalize_place,
-        "address": pf.normalize_place,
-        "national_id": pf.normalize_national_id,
-        "phone_suffix": pf.normalize_phone_suffix,
-    }
-
-    def udf_for(normalize: Callable[[pd.Series], pd.Series]) -> Callable[..., Column]:
-        @F.pandas_udf("string")  # type: ignore[call-overload]
-        def _normal(values: pd.Series) -> pd.Series:
-            out = normalize(values).astype(object)
-            return out.where(out.notna(), None)
-
-        return _normal  # type: ignore[no-any-return]
-
-    frames = []
-    for trait in traits:
-        _normal = udf_for(normalizers[trait])
-        frames.append(
-            persons.where(F.col(trait).isNotNull())
-            .join(anchors, ["source", "record_id"])
-            .select(
-                F.col("anchor").alias("node"),
-                F.lit(trait).alias("trait"),
-                _normal(F.col(trait)).alias("value"),
-            )
-            .where(F.col("value").isNotNull())
-        )
-    if given_names:
-        frames.append(anchor_given_names(persons, anchors))
-    if not frames:
-        raise ValueError("anchor_traits needs at least one trait")
-    out = frames[0]
-    for frame in frames[1:]:
-        out = out.unionByName(frame)
-    return out.distinct()
-
-
-def anchor_given_names(persons: DataFrame, anchors: DataFrame) -> DataFrame:
-    """node, trait (`GIVEN_NAMES`), value: every given name or initial an anchor's records
-    carry, normalized as the matcher sees them (a full name split, "J." kept as "j")."""
+    One pass over the records: `normalize_person_frame` does what matching does.
+    """
     from lakecdp.identity.constrained import GIVEN_NAMES
     from lakecdp.identity.person_fields import given_name_candidates, normalize_person_frame
 
-    named = [c for c in ("first_name", "last_name", "full_name") if c in persons.columns]
-    given = [c for c in ("first_name", "full_name") if c in named]
-    if not given:
-        return persons.sparkSession.createDataFrame([], "node long, trait string, value string")
+    if not traits and not given_names:
+        raise ValueError("anchor_traits needs at least one trait")
+    present = set(persons.columns)
+    needed = [*traits, *(("first_name", "last_name", "full_name") if given_names else ())]
+    fields = [f for f in PERSON_FIELDS if f in needed and f in present]
     rows = (
-        persons.where(F.coalesce(*[F.col(c) for c in given]).isNotNull())
-        .join(anchors, ["source", "record_id"])
-        .select(F.col("anchor").alias("node"), *[F.col(c).cast("string") for c in named])
+        persons.join(anchors, ["source", "record_id"])
+        .select(F.col("anchor").alias("node"), *[F.col(f).cast("string") for f in fields])
         .distinct()
     )
 
-    def candidates(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    def values(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
             frame = normalize_person_frame(batch.assign(record_key=batch["node"].astype(str)))
-            pairs = [
-                (node, name)
-                for node, first, hints in zip(
-                    batch["node"], frame["first_name"], frame["given_hints"], strict=True
-                )
-                for name in given_name_candidates(first, hints)
+            nodes = batch["node"].tolist()
+            out: list[tuple[int, str, str]] = [
+                (node, trait, value)
+                for trait in traits
+                for node, value in zip(nodes, frame[trait].tolist(), strict=True)
+                if isinstance(value, str)
             ]
-            yield pd.DataFrame(pairs, columns=["node", "value"])
+            if given_names:
+                out.extend(
+                    (node, GIVEN_NAMES, name)
+                    for node, first, hints in zip(
+                        nodes, frame["first_name"], frame["given_hints"], strict=True
+                    )
+                    for name in given_name_candidates(first, hints)
+                )
+            yield pd.DataFrame(out, columns=["node", "trait", "value"])
 
-    return rows.mapInPandas(candidates, "node long, value string").select(
-        "node", F.lit(GIVEN_NAMES).alias("trait"), "value"
-    )
+    return rows.mapInPandas(values, "node long, trait string, value string").distinct()

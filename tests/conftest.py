@@ -95,6 +95,8 @@ def spark(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-
 
     config = make_config(tmp_path_factory.mktemp("spark-session"))
     session = get_spark(config, "lakecdp-tests")
+    # Test tables are a few kB: Delta's default 50 partitions per snapshot are pure overhead.
+    session.conf.set("spark.databricks.delta.snapshotPartitions", "2")
     yield session
     session.stop()
 

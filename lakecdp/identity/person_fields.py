@@ -375,7 +375,7 @@ def normalize_person_frame(df: pd.DataFrame) -> pd.DataFrame:
     hints = raw_first.where(raw_first.str.len() == 1, None)  # "J" typed as a first name
     masks = masked_name_hints(column("first_name"))
     if "full_name" in frame.columns:
-        todo = frame["full_name"].notna() & (first.isna() | last.isna() | hints.isna())
+        todo = frame["full_name"].notna() & (first.isna() | last.isna())
         split_first, split_last, initials = split_full_name(
             frame["full_name"][todo], first[todo], last[todo]
         )

@@ -39,7 +39,7 @@ SPLIT_SCHEMA = StructType(
 @dataclass(frozen=True)
 class ClusterResult:
     assignments: DataFrame  # node, component, cluster
-    splits: DataFrame  # component, refused (e.g. "limit:user_id=3,never_link=1")
+    splits: DataFrame  # component, refused (e.g. "limit:user_id=3,never_link=1"), clusters > 1
     rounds: int
 
 
@@ -271,9 +271,11 @@ def cluster_graph(
         .select("node", "component", F.coalesce("cluster", "component").alias("cluster"))
         .localCheckpoint(eager=True)
     )
+    # Only components that did split: one re-clustered because of a trait may stay whole.
     splits = (
         split.join(components.select("node", "component"), "node")
         .groupBy("component")
         .agg(F.first("refused").alias("refused"), F.countDistinct("cluster").alias("clusters"))
+        .where(F.col("clusters") > 1)
     )
     return ClusterResult(assignments, splits, cc.rounds)

@@ -38,7 +38,8 @@ def append_pos(spark, config: ProjectConfig, rows: list[PosRow]) -> None:  # typ
 
 
 def append_events(spark, config: ProjectConfig, rows: list[dict[str, str]]) -> None:  # type: ignore[no-untyped-def]
-    """Events given as dicts with message_id, user_id, anonymous_id, device_id, email, phone."""
+    """Events given as dicts with message_id, user_id, anonymous_id, device_id, email, phone
+    and firstName (the last three as identify traits)."""
     at = _now()
     data = [
         (
@@ -47,7 +48,7 @@ def append_events(spark, config: ProjectConfig, rows: list[dict[str, str]]) -> N
             r.get("anonymous_id"),
             None,
             r.get("device_id"),
-            json.dumps({k: r[k] for k in ("email", "phone") if k in r}),
+            json.dumps({k: r[k] for k in ("email", "phone", "firstName") if k in r}),
             json.dumps({"market": "SG"}),
             "{}",
             at,

@@ -145,6 +145,28 @@ def test_a_family_phone_does_not_merge_two_user_ids(spark, spark_lake) -> None:
     assert result.stats["limit_splits"] == 1
 
 
+def test_given_names_keep_apart_what_only_the_family_phone_joins(spark, spark_lake) -> None:
+    """No user ids, no birth dates: only the given names say that Johnny and Steven, who
+    both give the family phone, are two people. A typo of one name ("Jon", "Jonny") is not."""
+    append_events(
+        spark,
+        spark_lake,
+        [
+            {"message_id": "m1", "email": "johnny@x.com", "phone": P1, "firstName": "Johnny"},
+            {"message_id": "m2", "email": "johnny@x.com", "phone": P1, "firstName": "Johnny"},
+            {"message_id": "m3", "email": "steven@x.com", "phone": P1, "firstName": "Steven"},
+            {"message_id": "m4", "email": "jon@x.com", "phone": P2, "firstName": "Jon"},
+            {"message_id": "m5", "email": "jonny@x.com", "phone": P2, "firstName": "Jonny"},
+        ],
+    )
+    result = run(spark, spark_lake)
+    mapped = ids(spark, spark_lake)
+    assert mapped["email:steven@x.com"] != mapped["email:johnny@x.com"]
+    assert mapped[f"phone:{E164[P1]}"] == mapped["email:johnny@x.com"]
+    assert mapped["email:jon@x.com"] == mapped["email:jonny@x.com"] == mapped[f"phone:{E164[P2]}"]
+    assert result.stats["limit_splits"] == 1
+
+
 def test_malformed_identifiers_are_counted_and_never_matched(spark, spark_lake) -> None:
     append_pos(
         spark, spark_lake, [("T1", "call me", "LY1"), ("T2", "9999 9999", "LY2"), ("T3", P1, None)]

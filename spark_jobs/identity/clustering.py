@@ -99,6 +99,19 @@ def detect_hubs(nodes: DataFrame, edges: DataFrame, rules: IdentityRules) -> Dat
     )
 
 
+def _names_conflict(below: float):  # type: ignore[no-untyped-def]
+    """A vectorized UDF: could the two given-name candidates not be one person's?"""
+    from lakecdp.identity.person_fields import given_names_compatible
+
+    @F.pandas_udf("boolean")  # type: ignore[call-overload]
+    def conflict(a: pd.Series, b: pd.Series) -> pd.Series:
+        return pd.Series(
+            [not given_names_compatible(x, y, below) for x, y in zip(a, b, strict=True)]
+        )
+
+    return conflict
+
+
 def cluster_graph(
     nodes: DataFrame,
     edges: DataFrame,
@@ -166,12 +179,25 @@ def cluster_graph(
         clashing = values.where((F.col("values") > 1) & (F.col("trait") != GIVEN_NAMES))
         violating = violating.union(clashing.select("component"))
         if rules.household_shared:
-            # Several given names in a component that a household-shared identifier holds:
-            # the family phone may be what joins them.
-            named = values.where((F.col("values") > 1) & (F.col("trait") == GIVEN_NAMES))
+            # Two given names in a component that a household-shared identifier holds, which
+            # could not be one person's: the family phone may be what joins them. (A conflict
+            # between two clusters needs a conflicting pair; typo variants alone do not count.)
             shared = components.where(F.col("id_type").isin(*rules.household_shared))
+            names = (
+                in_scope.where(F.col("trait") == GIVEN_NAMES)
+                .join(shared.select("component").distinct(), "component", "left_semi")
+                .select("component", "value")
+                .distinct()
+            )
+            pairs_of_names = names.alias("a").join(
+                names.alias("b"),
+                (F.col("a.component") == F.col("b.component"))
+                & (F.col("a.value") < F.col("b.value")),
+            )
             violating = violating.union(
-                named.join(shared.select("component"), "component", "left_semi").select("component")
+                pairs_of_names.where(
+                    _names_conflict(rules.given_name_conflict)(F.col("a.value"), F.col("b.value"))
+                ).select(F.col("a.component").alias("component"))
             )
         trait_rows = in_scope
     violating = violating.distinct()

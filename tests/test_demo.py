@@ -113,10 +113,14 @@ def test_demo_lands_every_record_in_bronze_or_quarantine(spark, tmp_path) -> Non
     assert sum(profiles["audiences"].values()) > 0
     assert any((root / "quality" / "data_docs").rglob("index.html"))
 
-    # Decisioning: a champion was trained and promoted, and each case met its rule.
+    # Decisioning: a champion was trained and promoted, and each case met its rule. The holdout
+    # is about 75 customers, and customer ids (so the customer split) change with every run: over
+    # 40 splits of this world's training set the best model scored AUC 0.648 +- 0.038 (min 0.592).
+    # The bar says "learned something" 2.6 standard deviations below that mean; model quality
+    # itself is tested in tests/ml on controlled data.
     decisioning = result["decisioning"]
     promotion = decisioning["training"]["promotion"]
-    assert promotion["promoted"] and promotion["challenger"]["auc"] > 0.6, promotion
+    assert promotion["promoted"] and promotion["challenger"]["auc"] > 0.55, promotion
     decisions = decisioning["decisions"]
     known = decisions["known customer (by e-mail)"]
     assert known["customer_id"] and known["score"] is not None and known["arm"] == "treatment"

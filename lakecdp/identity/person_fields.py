@@ -20,8 +20,11 @@ from rapidfuzz.distance import JaroWinkler
 from lakecdp.config import PERSON_FIELDS
 
 # What normalize_person_frame returns besides record_key and cluster: full_name is split,
-# and `name_initials` is derived from the names (see `name_initials`).
-MATCH_FIELDS = (*(f for f in PERSON_FIELDS if f != "full_name"), "name_initials")
+# `name_initials` is derived from the names (see `name_initials`), and `full_phone` is the
+# record's whole phone number when one of its identifiers is a phone (input column `phone`):
+# it tells a masked suffix, which may be the same phone, from another whole number that only
+# ends in the same digits.
+MATCH_FIELDS = (*(f for f in PERSON_FIELDS if f != "full_name"), "name_initials", "full_phone")
 
 # Titles and patronymic particles: present in one source and not another, so never evidence.
 NAME_STOPWORDS = frozenset(
@@ -371,9 +374,9 @@ def normalize_person_frame(df: pd.DataFrame) -> pd.DataFrame:
         out["known_match"] = _as_text(frame["known_match"])
     first = _per_unique(normalize_name, column("first_name"))
     last = _per_unique(normalize_name, column("last_name"))
-    raw_first = _name_text(column("first_name"))
+    raw_first = _per_unique(_name_text, column("first_name"))
     hints = raw_first.where(raw_first.str.len() == 1, None)  # "J" typed as a first name
-    masks = masked_name_hints(column("first_name"))
+    masks = _per_unique(masked_name_hints, column("first_name"))
     if "full_name" in frame.columns:
         todo = frame["full_name"].notna() & (first.isna() | last.isna())
         split_first, split_last, initials = split_full_name(
@@ -382,7 +385,7 @@ def normalize_person_frame(df: pd.DataFrame) -> pd.DataFrame:
         first = first.where(first.notna(), split_first.reindex(frame.index))
         last = last.where(last.notna(), split_last.reindex(frame.index))
         hints = hints.where(hints.notna(), initials.reindex(frame.index))
-        masks = masks.where(masks.notna(), masked_name_hints(frame["full_name"]))
+        masks = masks.where(masks.notna(), _per_unique(masked_name_hints, frame["full_name"]))
     hints = hints.where(hints.notna(), masks)
     out["first_name"] = _empty_to_none(first)
     out["given_hints"] = _empty_to_none(hints.astype(object))
@@ -392,7 +395,10 @@ def normalize_person_frame(df: pd.DataFrame) -> pd.DataFrame:
     out["city"] = _per_unique(normalize_place, column("city"))
     out["address"] = _per_unique(normalize_place, column("address"))
     out["national_id"] = _per_unique(normalize_national_id, column("national_id"))
-    out["phone_suffix"] = _per_unique(normalize_phone_suffix, column("phone_suffix"))
+    phone = _as_text(column("phone"))
+    suffix = _as_text(column("phone_suffix"))
+    out["phone_suffix"] = _per_unique(normalize_phone_suffix, suffix.where(suffix.notna(), phone))
     out["name_initials"] = name_initials(out["first_name"], out["last_name"], masks)
+    out["full_phone"] = phone
     out.index = df.index
     return out

@@ -56,7 +56,13 @@ BLOCKING_KEYS: tuple[tuple[str, ...], ...] = (
     # Masked marketplace names: the letters they show, with the delivery postcode or phone.
     ("postcode", "name_initials"),
     ("name_initials", "phone_suffix"),
+    # A masked phone against any record with that suffix (`MASKED_PHONE_RULE`): a profile
+    # seen only through receipts under its phone has no other trait to block on.
+    ("phone_suffix",),
 )
+# The suffix-only key pairs only records of which one side is masked: two whole numbers that
+# end alike are different phones, and every such pair would be wasted work.
+MASKED_PHONE_KEY = ("phone_suffix",)
 # Rules that admit (almost) no false positives: their pair count, over an assumed recall,
 # estimates the prior.
 DETERMINISTIC_KEYS: tuple[tuple[str, ...], ...] = (
@@ -217,6 +223,36 @@ def _initials_comparison(fields: list[str]) -> Any:
     )
 
 
+def _phone_comparison(fields: list[str]) -> Any:
+    """The last four digits, where at least one side may be the other's phone.
+
+    Two whole numbers that only end alike are different phones: that pair is a disagreement,
+    not the 1-in-10,000 agreement a masked "+65****5422" against "+6580635422" is.
+    """
+    import splink.comparison_library as cl
+
+    same_phone_possible = (
+        " and (full_phone_l is null or full_phone_r is null or full_phone_l = full_phone_r)"
+        if "full_phone" in fields
+        else ""
+    )
+    return cl.CustomComparison(
+        [
+            {
+                "sql_condition": "phone_suffix_l is null or phone_suffix_r is null",
+                "label_for_charts": "no phone on one side",
+                "is_null_level": True,
+            },
+            {
+                "sql_condition": "phone_suffix_l = phone_suffix_r" + same_phone_possible,
+                "label_for_charts": "same last four digits",
+            },
+            {"sql_condition": "ELSE", "label_for_charts": "different phone"},
+        ],
+        output_column_name="phone_suffix",
+    )
+
+
 def _comparisons(fields: list[str]) -> list[tuple[frozenset[str], Any]]:
     """(input fields, Splink comparison) for the fields present, in MATCH_FIELDS order."""
     import splink.comparison_library as cl
@@ -232,6 +268,10 @@ def _comparisons(fields: list[str]) -> list[tuple[frozenset[str], Any]]:
             )
         elif field == "name_initials":
             comparison = _initials_comparison(fields)
+        elif field == "phone_suffix":
+            comparison = _phone_comparison(fields)
+        elif field == "full_phone":
+            continue  # read by the phone_suffix comparison
         elif field in LOCATION_FIELDS:
             if field != location[0]:
                 continue
@@ -447,6 +487,7 @@ def match_people(records: pd.DataFrame, settings: MatchSettings) -> MatchResult:
         splink_input[field] = frame[field].map(str, na_action="ignore").astype(object)
         splink_input[field] = splink_input[field].where(frame[field].notna(), None)
     blocking_columns: list[str] = []
+    masked_only: set[str] = set()
     skipped: dict[str, int] = {}
     for key in BLOCKING_KEYS:
         if not set(key) <= set(fields):
@@ -460,6 +501,8 @@ def match_people(records: pd.DataFrame, settings: MatchSettings) -> MatchResult:
             splink_input[column] = block
             blocking_columns.append(column)
             stats["blocking_rules"].append(name)
+            if key == MASKED_PHONE_KEY and "full_phone" in fields:
+                masked_only.add(column)
     stats["records_in_oversized_blocks"] = skipped  # per rule, records left to other rules
     if not blocking_columns:
         return empty
@@ -477,7 +520,13 @@ def match_people(records: pd.DataFrame, settings: MatchSettings) -> MatchResult:
     with _quiet_splink() as messages:
         stats["warnings"] = messages
         pairs, model = _run_splink(
-            splink_input, fields, blocking_columns, deterministic, labelled, settings, stats
+            splink_input,
+            fields,
+            _blocking_rules(blocking_columns, masked_only),
+            deterministic,
+            labelled,
+            settings,
+            stats,
         )
     if pairs.empty:
         return MatchResult(_empty_pairs(), model, stats)
@@ -534,17 +583,30 @@ def _given_name_conflicts(
     return conflict
 
 
+def _blocking_rules(columns: list[str], masked_only: set[str]) -> list[Any]:
+    """One Splink rule per block column; those in `masked_only` also need a masked side."""
+    from splink import block_on
+    from splink.blocking_rule_library import CustomRule
+
+    return [
+        CustomRule(f"l.{c} = r.{c} and (l.full_phone is null or r.full_phone is null)")
+        if c in masked_only
+        else block_on(c)
+        for c in columns
+    ]
+
+
 def _run_splink(
     splink_input: pd.DataFrame,
     fields: list[str],
-    blocking_columns: list[str],
+    blocking_rules: list[Any],
     deterministic: list[str],
     labelled: int,
     settings: MatchSettings,
     stats: dict[str, Any],
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Train (prior, u, m), smooth, score; all inside one DuckDB connection closed after."""
-    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+    from splink import DuckDBAPI, Linker, SettingsCreator
 
     n = len(splink_input)
     comparisons = _comparisons(fields)
@@ -556,7 +618,7 @@ def _run_splink(
             link_type="dedupe_only",
             unique_id_column_name="record_key",
             comparisons=[c for _, c in comparisons],
-            blocking_rules_to_generate_predictions=[block_on(c) for c in blocking_columns],
+            blocking_rules_to_generate_predictions=blocking_rules,
             probability_two_random_records_match=fallback_prior,
             retain_matching_columns=False,
             retain_intermediate_calculation_columns=False,

@@ -173,10 +173,12 @@ def cluster_graph(
     trait_rows = None
     if traits is not None:
         in_scope = traits.join(components.select("node", "component"), "node")
-        values = in_scope.groupBy("component", "trait").agg(
-            F.countDistinct("value").alias("values")
+        values = (
+            in_scope.where(F.col("trait") != GIVEN_NAMES)
+            .groupBy("component", "trait")
+            .agg(F.countDistinct("value").alias("values"))
         )
-        clashing = values.where((F.col("values") > 1) & (F.col("trait") != GIVEN_NAMES))
+        clashing = values.where(F.col("values") > 1)
         violating = violating.union(clashing.select("component"))
         if rules.household_shared:
             # Two given names in a component that a household-shared identifier holds, which

@@ -718,14 +718,12 @@ def resolve_customer_id(spark: SparkSession, config: ProjectConfig, customer_id:
 def single_valued_traits(
     spark: SparkSession, config: ProjectConfig, rules: IdentityRules, observations: DataFrame
 ) -> DataFrame | None:
-    """node, trait, value on each record's anchor: `identity.single_valued_traits`, and the
-    given names when a household-shared identifier type needs them."""
-    from spark_jobs.identity.person_records import anchor_traits, raw_person_records, record_anchors
+    """node, trait, value on each record's anchor (`person_records.split_traits`)."""
+    from spark_jobs.identity.person_records import raw_person_records, record_anchors, split_traits
 
-    wanted = config.identity.single_valued_traits
-    names = bool(rules.household_shared)
-    persons = raw_person_records(spark, config) if wanted or names else None
+    if not config.identity.single_valued_traits and not rules.household_shared:
+        return None  # nothing to compare: bronze is not read
+    persons = raw_person_records(spark, config)
     if persons is None:
         return None
-    anchors = record_anchors(observations, rules)
-    return anchor_traits(persons, anchors, wanted, given_names=names).localCheckpoint(eager=True)
+    return split_traits(persons, record_anchors(observations, rules), config, rules)

@@ -83,22 +83,21 @@ def raw_person_records(spark: SparkSession, config: ProjectConfig) -> DataFrame 
 def collapse_person_records(
     persons: DataFrame, anchors: DataFrame, labels: DataFrame
 ) -> pd.DataFrame:
-    """One row per distinct (anchor, traits), keyed `source|record_id`, with its cluster label
-    and its anchor as `known_match` (rows sharing an anchor are one person's versions).
+    """One row per distinct (anchor, traits, phone), keyed `source|record_id`, with its cluster
+    label and its anchor as `known_match` (rows sharing an anchor are one person's versions).
+    `phone` (the record's phone identifier) tells the matcher whether a suffix can be it.
 
     `labels` maps nodes to the label of the cluster they are in (node, label).
     """
     with_anchor = persons.join(anchors, ["source", "record_id"])
-    filled = with_anchor.withColumn(
-        "phone_suffix", F.coalesce("phone_suffix", F.substring("phone", -4, 4))
-    )
+    traits = [*PERSON_FIELDS, "phone"]
     # A record re-sent with other traits (a CRM edit) is one group per version: the key carries
     # a hash of the traits so it stays unique.
-    grouped = filled.groupBy("anchor", *PERSON_FIELDS).agg(
+    grouped = with_anchor.groupBy("anchor", *traits).agg(
         F.concat(
             F.min(F.concat_ws("|", "source", "record_id")),
             F.lit("#"),
-            F.xxhash64("anchor", *PERSON_FIELDS).cast("string"),
+            F.xxhash64("anchor", *traits).cast("string"),
         ).alias("record_key")
     )
     labelled = grouped.join(
@@ -112,7 +111,7 @@ def collapse_person_records(
         "anchor",
         "cluster",
         F.col("anchor").cast("string").alias("known_match"),
-        *PERSON_FIELDS,
+        *traits,
     ).toPandas()
     return out.sort_values("record_key", ignore_index=True)
 
@@ -161,3 +160,17 @@ def anchor_traits(
             yield pd.DataFrame(out, columns=["node", "trait", "value"])
 
     return rows.mapInPandas(values, "node long, trait string, value string").distinct()
+
+
+def split_traits(
+    persons: DataFrame, anchors: DataFrame, config: ProjectConfig, rules: IdentityRules
+) -> DataFrame | None:
+    """What the limit split compares, from whichever person columns `persons` has: the
+    `identity.single_valued_traits`, and given names when a household-shared identifier type
+    needs them. Materialized: the split reads it once per component batch."""
+    present = set(persons.columns)
+    wanted = [t for t in config.identity.single_valued_traits if t in present]
+    names = bool(rules.household_shared) and bool({"first_name", "full_name"} & present)
+    if not wanted and not names:
+        return None
+    return anchor_traits(persons, anchors, wanted, given_names=names).localCheckpoint(eager=True)

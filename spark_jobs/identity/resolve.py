@@ -168,22 +168,15 @@ def _traits(
     record_nodes: DataFrame,
     person: dict[str, str],
 ) -> DataFrame | None:
-    """The pipeline's single-valued traits (a date of birth) and given names, on each row's
-    own node."""
-    from spark_jobs.identity.person_records import anchor_traits
+    """The pipeline's split traits (`person_records.split_traits`), on each row's own node."""
+    from spark_jobs.identity.person_records import split_traits
 
-    wanted = [t for t in config.identity.single_valued_traits if t in person]
-    names = bool(rules.household_shared) and bool({"first_name", "full_name"} & set(person))
-    if not wanted and not names:
-        return None
-    named = [c for c in ("first_name", "last_name", "full_name") if names and c in person]
-    persons = base.select(
-        F.lit(SOURCE).alias("source"), "record_id", *dict.fromkeys([*wanted, *named])
-    )
+    mapped = [f for f in PERSON_FIELDS if f in person]
+    persons = base.select(F.lit(SOURCE).alias("source"), "record_id", *mapped)
     anchors = record_nodes.select(
         F.lit(SOURCE).alias("source"), "record_id", F.col("node").alias("anchor")
     )
-    return anchor_traits(persons, anchors, wanted, given_names=names).localCheckpoint(eager=True)
+    return split_traits(persons, anchors, config, rules)
 
 
 def _probabilistic_edges(
@@ -220,7 +213,6 @@ def _probabilistic_edges(
         .dropDuplicates(["record_id"])
         .join(phones, "record_id", "left")
         .join(anchors, "record_id", "left")
-        .withColumn("phone_suffix", F.coalesce("phone_suffix", F.substring("phone", -4, 4)))
         .join(record_nodes, "record_id")
         .join(assignments.select("node", "cluster"), "node")
         .select(
@@ -228,6 +220,7 @@ def _probabilistic_edges(
             F.col("cluster").cast("string").alias("cluster"),
             "known_match",
             *PERSON_FIELDS,
+            "phone",
         )
         .toPandas()
     )

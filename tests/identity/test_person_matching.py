@@ -11,6 +11,7 @@ import itertools
 import random
 from dataclasses import dataclass
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -24,6 +25,7 @@ from lakecdp.identity.person_matching import (
     MatchResult,
     MatchSettings,
     _given_name_conflicts,
+    _phone_comparison,
     match_people,
 )
 
@@ -291,6 +293,39 @@ def test_places_and_ids_are_canonical_and_absent_fields_are_none() -> None:
     assert row["address"] is None and row["first_name"] is None
     frame = normalize_person_frame(pd.DataFrame({"record_key": ["a"]}))
     assert list(frame.columns.drop("given_hints")) == ["record_key", "cluster", *MATCH_FIELDS]
+
+
+def _phone_level(left: tuple[str | None, str | None], right: tuple[str | None, str | None]) -> str:
+    """The level Splink's SQL puts a pair in, evaluated by DuckDB: (raw suffix, whole phone)."""
+    frame = normalize_person_frame(
+        pd.DataFrame(
+            {
+                "record_key": ["l", "r"],
+                "phone_suffix": [left[0], right[0]],
+                "phone": [left[1], right[1]],
+            }
+        )
+    )
+    pair = {f"{c}_{side}": frame.loc[i, c] for i, side in enumerate("lr") for c in frame.columns}
+    comparison = _phone_comparison(["phone_suffix", "full_phone"]).get_comparison("duckdb")
+    con = duckdb.connect()
+    con.execute("create table p as select " + ", ".join(f"${k} as {k}" for k in pair), pair)
+    for level in comparison.comparison_levels:
+        condition = "true" if level.sql_condition == "ELSE" else level.sql_condition
+        if con.execute(f"select coalesce({condition}, false) from p").fetchall()[0][0]:
+            return level.label_for_charts
+    raise AssertionError("no level matched")
+
+
+def test_two_whole_phones_that_end_alike_disagree_a_masked_one_agrees() -> None:
+    masked, whole, other = ("+65 ****5422", None), (None, "+6580635422"), (None, "+6591115422")
+    assert normalized_row(phone="+6580635422")["phone_suffix"] == "5422"
+    assert normalized_row(phone="+6580635422")["full_phone"] == "+6580635422"
+    assert _phone_level(masked, whole) == "same last four digits"
+    assert _phone_level(whole, whole) == "same last four digits"
+    assert _phone_level(whole, other) == "different phone"  # another number, same last digits
+    assert _phone_level(masked, ("+65 ****1111", None)) == "different phone"
+    assert _phone_level(masked, (None, None)) == "no phone on one side"
 
 
 def test_initials_are_kept_apart_from_names() -> None:

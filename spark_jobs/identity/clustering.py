@@ -307,3 +307,37 @@ def cluster_graph(
         .where(F.col("clusters") > 1)
     )
     return ClusterResult(assignments, splits, cc.rounds)
+
+
+def recluster_touched(
+    first: ClusterResult,
+    nodes: DataFrame,
+    edges: DataFrame,
+    added: DataFrame,
+    rules: IdentityRules,
+    hubs: DataFrame,
+    never_link: DataFrame | None = None,
+    traits: DataFrame | None = None,
+) -> ClusterResult:
+    """`cluster_graph(nodes, edges, ...)` when `edges` are the edges `first` was clustered from
+    plus `added` (src, dst): only the components of `first` that an added edge touches are
+    clustered again. Every other component keeps its nodes and edges, so its clusters (and
+    their min-node labels) cannot change; the result is the same as clustering everything.
+    """
+    ends = added.select(F.col("src").alias("node")).union(added.select(F.col("dst").alias("node")))
+    touched = first.assignments.join(ends, "node", "left_semi").select("component").distinct()
+    scope = first.assignments.join(touched, "component", "left_semi").select("node")
+    scope = scope.localCheckpoint(eager=True)
+    within = edges.join(scope.withColumnRenamed("node", "src"), "src", "left_semi").join(
+        scope.withColumnRenamed("node", "dst"), "dst", "left_semi"
+    )
+    again = cluster_graph(
+        nodes.join(scope, "node", "left_semi"), within, rules, hubs, never_link, traits
+    )
+    assignments = (
+        first.assignments.join(scope, "node", "left_anti")
+        .unionByName(again.assignments)
+        .localCheckpoint(eager=True)
+    )
+    splits = first.splits.join(touched, "component", "left_anti").unionByName(again.splits)
+    return ClusterResult(assignments, splits, max(first.rounds, again.rounds))

@@ -34,7 +34,12 @@ from pyspark.sql import functions as F
 from lakecdp.config import ProjectConfig
 from lakecdp.identity.rules import IdentityRules
 from lakecdp.tables import is_delta_table, register_table
-from spark_jobs.identity.clustering import ClusterResult, cluster_graph, detect_hubs
+from spark_jobs.identity.clustering import (
+    ClusterResult,
+    cluster_graph,
+    detect_hubs,
+    recluster_touched,
+)
 from spark_jobs.identity.graph import (
     DETERMINISTIC,
     PROBABILISTIC,
@@ -323,11 +328,16 @@ def run_identity(
     if use_probabilistic:
         step("probabilistic matching")
     # The table's probabilistic edges are now exactly prob_edges (None when there are none).
-    if prob_edges is not None or stats["probabilistic_edges_changed"]:
-        if incremental:
-            scope = _scope(identifiers, previous_map, touched.union(rescored))  # type: ignore[union-attr]
-            hubs = _hubs(lake, rules, identifiers, scope, incremental)
+    if incremental and (prob_edges is not None or stats["probabilistic_edges_changed"]):
+        scope = _scope(identifiers, previous_map, touched.union(rescored))  # type: ignore[union-attr]
+        hubs = _hubs(lake, rules, identifiers, scope, incremental)
         cluster = recluster(scope, hubs, deterministic=False)
+    elif prob_edges is not None:
+        # A full run: only the deterministic components a probabilistic edge touches can change
+        # (without any, the deterministic profiles are the result).
+        cluster = recluster_touched(
+            cluster, identifiers, lake.read(EDGES), prob_edges, rules, hubs, never, traits
+        )
 
     # -- stable ids and writes ------------------------------------------------------------------
     registry = lake.read(CUSTOMER_IDS, REGISTRY_SCHEMA)

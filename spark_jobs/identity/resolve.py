@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 
 from lakecdp.config import PERSON_FIELDS, ProjectConfig
 from lakecdp.identity.rules import RECORD_TYPE, IdentityRules
-from spark_jobs.identity.clustering import cluster_graph, detect_hubs
+from spark_jobs.identity.clustering import cluster_graph, detect_hubs, recluster_touched
 from spark_jobs.identity.graph import PROBABILISTIC, co_occurrence_edges
 from spark_jobs.identity.observations import node_id, normalize_observations, phone_regions
 
@@ -147,7 +147,9 @@ def resolve_records(
         )
         if prob_edges is not None:
             edges = edges.unionByName(prob_edges)
-            cluster = cluster_graph(nodes, edges, rules, hubs, traits=traits)
+            cluster = recluster_touched(
+                cluster, nodes, edges, prob_edges, rules, hubs, traits=traits
+            )
     summary.limit_splits = cluster.splits.count()
     result = (
         record_nodes.join(cluster.assignments, "node")

@@ -211,10 +211,38 @@ def split_full_name(
     )
 
 
-def name_initials(first: pd.Series, last: pd.Series, masked_hints: pd.Series) -> pd.Series:
+# A user handle made of a name, an underscore, one initial and digits: "julia_c10".
+_NAME_HANDLE = re.compile(r"^([^\W\d_]{2,})_([^\W\d_])\d*$")
+
+
+def handle_initials(values: pd.Series) -> pd.Series:
+    """The `name_initials` shape of a handle such as "julia_c10" ("jac"), else None.
+
+    Only for that shape, and only as evidence for a match: a handle need not be its owner's
+    name, so it never becomes a first name the given-name guard could hold against a record.
+    """
+    folded = _fold_text(_as_text(values))
+
+    def shape(text: object) -> str | None:
+        match = _NAME_HANDLE.match(text) if isinstance(text, str) else None
+        if match is None:
+            return None
+        given, initial = match.groups()
+        return given[0] + given[-1] + initial
+
+    return folded.map(shape, na_action="ignore").astype(object)
+
+
+def name_initials(
+    first: pd.Series,
+    last: pd.Series,
+    masked_hints: pd.Series,
+    handles: pd.Series | None = None,
+) -> pd.Series:
     """What a masked name shows, in the same shape for every record: the given name's first
     and last letters and the surname's initial ("_" when unknown). "Qian Hui Teo" and
-    "Q***i T***" are both "qit".
+    "Q***i T***" are both "qit"; so is a handle "qianhui_t7" (`handles`, from
+    `handle_initials`), where there is no name.
 
     Marketplaces export buyers as "Q***i T***": no name comparison can use that, but its
     three letters are still evidence, and the only name evidence such an order carries.
@@ -234,9 +262,12 @@ def name_initials(first: pd.Series, last: pd.Series, masked_hints: pd.Series) ->
             return None
         return start[0] + end[-1] + (surname or "_")
 
+    handle_shapes = [None] * len(first) if handles is None else handles.tolist()
     shapes = [
-        from_name(g, s) or from_mask(h)
-        for g, s, h in zip(first.tolist(), last.tolist(), masked_hints.tolist(), strict=True)
+        from_name(g, s) or from_mask(h) or (k if isinstance(k, str) else None)
+        for g, s, h, k in zip(
+            first.tolist(), last.tolist(), masked_hints.tolist(), handle_shapes, strict=True
+        )
     ]
     return pd.Series(shapes, index=first.index, dtype=object)
 
@@ -398,7 +429,9 @@ def normalize_person_frame(df: pd.DataFrame) -> pd.DataFrame:
     phone = _as_text(column("phone"))
     suffix = _as_text(column("phone_suffix"))
     out["phone_suffix"] = _per_unique(normalize_phone_suffix, suffix.where(suffix.notna(), phone))
-    out["name_initials"] = name_initials(out["first_name"], out["last_name"], masks)
+    handles = _per_unique(handle_initials, column("full_name"))
+    handles = handles.where(handles.notna(), _per_unique(handle_initials, column("first_name")))
+    out["name_initials"] = name_initials(out["first_name"], out["last_name"], masks, handles)
     out["full_phone"] = phone
     out.index = df.index
     return out

@@ -500,6 +500,23 @@ def test_name_initials_have_one_shape_for_names_and_masks() -> None:
     assert frame["given_hints"].tolist() == [None, "q*i/t", "h/c cheng/h", None, None]
 
 
+def test_a_name_handle_gives_initials_but_no_name_to_hold_against_anyone() -> None:
+    frame = normalize_person_frame(
+        pd.DataFrame(
+            {
+                "record_key": list("abcde"),
+                "full_name": ["julia_c10", "xuananh_v3", "cooldude99", "Julia Chavarría", None],
+                "first_name": [None, None, None, None, "Xuân Anh"],
+                "last_name": [None, None, None, None, "Vũ"],
+            }
+        )
+    )
+    assert frame["name_initials"].tolist() == ["jac", "xhv", None, "jac", "xhv"]
+    # Not a first name, not a hint: the given-name guard never reads a handle.
+    assert frame["first_name"].tolist()[:3] == [None, None, None]
+    assert frame["given_hints"].tolist()[:3] == [None, None, None]
+
+
 def test_names_and_postcode_only_still_match_exact_duplicates() -> None:
     population = make_population(300, seed=8)
     raw = population.records

@@ -328,11 +328,13 @@ def recluster_touched(
     touched = first.assignments.join(ends, "node", "left_semi").select("component").distinct()
     scope = first.assignments.join(touched, "component", "left_semi").select("node")
     scope = scope.localCheckpoint(eager=True)
-    within = edges.join(scope.withColumnRenamed("node", "src"), "src", "left_semi").join(
-        scope.withColumnRenamed("node", "dst"), "dst", "left_semi"
-    )
     again = cluster_graph(
-        nodes.join(scope, "node", "left_semi"), within, rules, hubs, never_link, traits
+        nodes.join(scope, "node", "left_semi"),
+        edges_within(edges, scope),
+        rules,
+        hubs,
+        never_link,
+        traits,
     )
     assignments = (
         first.assignments.join(scope, "node", "left_anti")
@@ -341,3 +343,10 @@ def recluster_touched(
     )
     splits = first.splits.join(touched, "component", "left_anti").unionByName(again.splits)
     return ClusterResult(assignments, splits, max(first.rounds, again.rounds))
+
+
+def edges_within(edges: DataFrame, scope: DataFrame) -> DataFrame:
+    """The edges with both ends in `scope` (node)."""
+    return edges.join(scope.withColumnRenamed("node", "src"), "src", "left_semi").join(
+        scope.withColumnRenamed("node", "dst"), "dst", "left_semi"
+    )

@@ -38,6 +38,7 @@ from spark_jobs.identity.clustering import (
     ClusterResult,
     cluster_graph,
     detect_hubs,
+    edges_within,
     recluster_touched,
 )
 from spark_jobs.identity.graph import (
@@ -299,7 +300,7 @@ def run_identity(
     step("person traits")
 
     def recluster(scope: DataFrame, hubs: DataFrame, *, deterministic: bool) -> ClusterResult:
-        edges = _edges_within(lake.read(EDGES), scope)
+        edges = edges_within(lake.read(EDGES), scope)
         if deterministic:
             edges = edges.where(F.col("kind") == DETERMINISTIC)
         return cluster_graph(
@@ -456,12 +457,6 @@ def _scope(
         .union(touched)
         .distinct()
         .localCheckpoint(eager=True)
-    )
-
-
-def _edges_within(edges: DataFrame, scope: DataFrame) -> DataFrame:
-    return edges.join(scope.withColumnRenamed("node", "src"), "src", "left_semi").join(
-        scope.withColumnRenamed("node", "dst"), "dst", "left_semi"
     )
 
 

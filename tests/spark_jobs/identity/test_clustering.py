@@ -17,15 +17,16 @@ TYPES = ("loyalty_id", "email", "phone", "marketplace_buyer_id")
 
 
 def random_graph(seed: int) -> tuple[list[tuple[int, str]], list[tuple], list[tuple]]:
-    """Small profiles (a loyalty id, e-mails, a phone) chained at random, and probabilistic
+    """Small profiles (a loyalty id or not, e-mails, phones) chained at random, and probabilistic
     edges between them, some of which join two loyalty ids (a limit the split must keep)."""
     rng = random.Random(seed)
     nodes: list[tuple[int, str]] = []
     deterministic: list[tuple] = []
     for profile in range(40):
         base = 100 * (profile + 1)
-        members = [(base + k, rng.choice(TYPES[1:])) for k in range(rng.randrange(1, 4))]
-        members.insert(0, (base, "loyalty_id"))
+        # One type per node (node ids hash type and value); half the profiles hold a loyalty id.
+        members = [(base, "loyalty_id" if rng.random() < 0.5 else rng.choice(TYPES[1:]))]
+        members += [(base + k, rng.choice(TYPES[1:])) for k in range(1, rng.randrange(2, 5))]
         nodes.extend(members)
         for (a, _), (b, _) in itertools.pairwise(members):
             deterministic.append((a, b, "deterministic", None, rng.randrange(1, 4)))

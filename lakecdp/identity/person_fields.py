@@ -403,9 +403,10 @@ def normalize_person_frame(df: pd.DataFrame) -> pd.DataFrame:
     out["cluster"] = _as_text(column("cluster"))
     if "known_match" in frame.columns:
         out["known_match"] = _as_text(frame["known_match"])
-    first = _per_unique(normalize_name, column("first_name"))
-    last = _per_unique(normalize_name, column("last_name"))
+    # The first name is folded once: `normalize_name` is this text without lone initials.
     raw_first = _per_unique(_name_text, column("first_name"))
+    first = _empty_to_none(raw_first.where(raw_first.str.len() > 1, None))
+    last = _per_unique(normalize_name, column("last_name"))
     hints = raw_first.where(raw_first.str.len() == 1, None)  # "J" typed as a first name
     masks = _per_unique(masked_name_hints, column("first_name"))
     if "full_name" in frame.columns:

@@ -90,6 +90,8 @@ def test_demo_lands_every_record_in_bronze_or_quarantine(spark, tmp_path) -> Non
     baseline = identity["report"]["quality_deterministic_only"]["file_records"]
     assert quality["precision"] > 0.85 and quality["recall"] > 0.85, quality
     assert quality["recall"] >= baseline["recall"]  # probabilistic edges only add links
+    attributable = identity["report"]["quality"]["file_records_attributable"]
+    assert 0 < attributable["records"] <= quality["records"], attributable
 
     # The replay kept the recorded event times (the world ends on 2026-11-01), so windows such
     # as "abandoned a cart in the last 24 h" mean what they say.

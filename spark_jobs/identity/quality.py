@@ -4,6 +4,12 @@ The unit is the record (a CRM contact, a transaction, a loyalty member, an order
 two records are a predicted pair when they resolve to one customer and a true pair when the
 generator says one person made them. Records whose every identifier was excluded (invalid,
 blocklisted, hub) resolve to nobody and count as singletons, so exclusions cost recall here.
+
+Every scope is also scored on its *attributable* records: those that carry evidence of their
+person, i.e. a person trait (a name, a birth date, an address) or an identifier that, in ground
+truth, only one person's records carry. A till receipt that holds nothing but the phone a
+household shares says nothing about which member made it; no matcher can place it better than
+a coin flip, so the attributable scope measures the matcher and the full scope the data.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from pyspark.sql import functions as F
 from lakecdp.config import ProjectConfig
 from lakecdp.identity.rules import IdentityRules
 from spark_jobs.identity.observations import bronze_tables, read_bronze, record_id_column
+from spark_jobs.identity.person_records import raw_person_records
 
 SIZE_BUCKETS = ((1, 1), (2, 5), (6, 10), (11, 50), (51, 200), (201, 10**12))
 
@@ -55,51 +62,94 @@ def truth_items(spark: SparkSession, config: ProjectConfig, truth_dir: Path) -> 
     return truth.join(present.distinct(), ["source", "record_id"], "left_semi")
 
 
+def attributable_records(
+    truth: DataFrame, observations: DataFrame, persons: DataFrame | None
+) -> DataFrame:
+    """source, record_id of the records that carry evidence of their person: a person trait (a
+    row of `persons`), or an identifier that only one person's records carry (`truth`: source,
+    record_id, person_id)."""
+    sightings = observations.select("source", "record_id", "node").join(
+        truth, ["source", "record_id"]
+    )
+    owned = (
+        sightings.groupBy("node")
+        .agg(F.countDistinct("person_id").alias("people"))
+        .where(F.col("people") == 1)
+    )
+    out = sightings.join(owned, "node", "left_semi").select("source", "record_id")
+    if persons is not None:
+        out = out.unionByName(persons.select("source", "record_id"))
+    return out.distinct()
+
+
 def _pairs(column: str) -> Any:
     return F.sum(F.col(column) * (F.col(column) - 1) / 2)
 
 
-def pairwise_metrics(items: DataFrame) -> dict[str, Any]:
-    """Precision, recall, F1 over record pairs; over- and under-merged people.
+def pairwise_metrics(items: DataFrame) -> dict[str, dict[str, Any]]:
+    """Precision, recall, F1 over record pairs; over- and under-merged people; per scope.
 
-    `items`: person_id (truth) and label (prediction; null = resolved to nobody).
+    `items`: scope, person_id (truth) and label (prediction; null = resolved to nobody). A record
+    may sit in several scopes; all scopes are scored in one pass.
     """
-    labelled = items.withColumn(
+    unresolved = F.col("label").isNull()
+    labelled = items.withColumn("unresolved", unresolved).withColumn(
         "label",
         F.coalesce(F.col("label"), F.concat(F.lit("unresolved:"), F.monotonically_increasing_id())),
-    ).persist()
-    cells = labelled.groupBy("label", "person_id").agg(F.count("*").alias("n")).persist()
-    tp = cells.agg(_pairs("n")).first()[0] or 0  # type: ignore[index]
-    by_label = cells.groupBy("label").agg(F.sum("n").alias("n"), F.count("*").alias("people"))
-    by_person = cells.groupBy("person_id").agg(F.sum("n").alias("n"), F.count("*").alias("labels"))
-    predicted = by_label.agg(_pairs("n")).first()[0] or 0  # type: ignore[index]
-    true = by_person.agg(_pairs("n")).first()[0] or 0  # type: ignore[index]
-    over_people = (
-        cells.join(by_label.where("people > 1").select("label"), "label")
-        .select("person_id")
-        .distinct()
-        .count()
     )
-    under_people = by_person.where("labels > 1").count()
+    cells = (
+        labelled.groupBy("scope", "label", "person_id")
+        .agg(F.count("*").alias("n"), F.sum(F.col("unresolved").cast("int")).alias("unresolved"))
+        .persist()
+    )
+    by_label = cells.groupBy("scope", "label").agg(
+        F.sum("n").alias("n"), F.count("*").alias("people")
+    )
+    by_person = cells.groupBy("scope", "person_id").agg(
+        F.sum("n").alias("n"), F.count("*").alias("labels")
+    )
+    over_merged = cells.join(
+        by_label.where("people > 1").select("scope", "label"), ["scope", "label"]
+    )
+    rows: dict[str, dict[str, Any]] = {}
+    for frame, aggregates in (
+        (cells, [_pairs("n").alias("tp"), F.sum("unresolved").alias("unresolved_records")]),
+        (by_label, [_pairs("n").alias("predicted"), F.count("*").alias("profiles")]),
+        (
+            by_person,
+            [
+                _pairs("n").alias("true"),
+                F.count("*").alias("people"),
+                F.sum("n").alias("records"),
+                F.count(F.when(F.col("labels") > 1, 1)).alias("under_merged_people"),
+            ],
+        ),
+        (over_merged, [F.countDistinct("person_id").alias("over_merged_people")]),
+    ):
+        for row in frame.groupBy("scope").agg(*aggregates).collect():
+            rows.setdefault(row["scope"], {}).update(row.asDict())
+    cells.unpersist()
+    return {scope: _metrics(row) for scope, row in rows.items()}
+
+
+def _metrics(row: dict[str, Any]) -> dict[str, Any]:
+    tp, predicted, true = (row.get(k) or 0 for k in ("tp", "predicted", "true"))
     precision = tp / predicted if predicted else 1.0
     recall = tp / true if true else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    out = {
-        "records": labelled.count(),
-        "people": by_person.count(),
-        "profiles": by_label.count(),
+    return {
+        "records": int(row["records"]),
+        "people": int(row["people"]),
+        "profiles": int(row["profiles"]),
         "precision": round(precision, 5),
         "recall": round(recall, 5),
         "f1": round(f1, 5),
         "true_pairs": int(true),
         "predicted_pairs": int(predicted),
-        "over_merged_people": over_people,
-        "under_merged_people": under_people,
-        "unresolved_records": items.where(F.col("label").isNull()).count(),
+        "over_merged_people": int(row.get("over_merged_people") or 0),
+        "under_merged_people": int(row["under_merged_people"]),
+        "unresolved_records": int(row["unresolved_records"] or 0),
     }
-    labelled.unpersist()
-    cells.unpersist()
-    return out
 
 
 def size_distribution(id_map: DataFrame) -> dict[str, int]:
@@ -112,29 +162,39 @@ def size_distribution(id_map: DataFrame) -> dict[str, int]:
     return out
 
 
+def scored_records(
+    spark: SparkSession, config: ProjectConfig, truth_dir: Path, observations: DataFrame
+) -> DataFrame:
+    """source, record_id, person_id, attributable: the ground-truth records that reached bronze."""
+    truth = truth_items(spark, config, truth_dir)
+    attributable = attributable_records(truth, observations, raw_person_records(spark, config))
+    return truth.join(
+        attributable.withColumn("attributable", F.lit(True)), ["source", "record_id"], "left"
+    ).withColumn("attributable", F.coalesce("attributable", F.lit(False)))
+
+
 def evaluate(
-    spark: SparkSession,
-    config: ProjectConfig,
-    truth_dir: Path,
-    labels: DataFrame,
-    observations: DataFrame,
+    records: DataFrame, labels: DataFrame, observations: DataFrame, rules: IdentityRules
 ) -> dict[str, Any]:
-    """Metrics for a node -> label assignment (`labels`: node, label), overall and per kind."""
-    rules = IdentityRules.from_config(config)
+    """Metrics for a node -> label assignment (`labels`: node, label), overall and per kind,
+    each on all its records and on the attributable ones (`records`: from `scored_records`)."""
     labels = labels.select("node", F.col("label").cast("string").alias("label"))
     predicted = record_labels(observations, labels, rules)
-    items = (
-        truth_items(spark, config, truth_dir)
-        .join(predicted, ["source", "record_id"], "left")
-        .persist()
-    )
-    report = {
-        "all": pairwise_metrics(items),
-        "file_records": pairwise_metrics(items.where(F.col("source") != "events")),
-        "events": pairwise_metrics(items.where(F.col("source") == "events")),
-        "identifiers_per_profile": size_distribution(labels),
+    kinds = {
+        "all": F.lit(True),
+        "file_records": F.col("source") != "events",
+        "events": F.col("source") == "events",
     }
-    items.unpersist()
+    scopes = {**kinds, **{f"{k}_attributable": c & F.col("attributable") for k, c in kinds.items()}}
+    in_scopes = F.array(*[F.when(c, F.lit(name)) for name, c in scopes.items()])
+    items = records.join(predicted, ["source", "record_id"], "left").select(
+        F.explode(F.filter(in_scopes, lambda scope: scope.isNotNull())).alias("scope"),
+        "person_id",
+        "label",
+    )
+    metrics = pairwise_metrics(items)
+    report: dict[str, Any] = {name: metrics[name] for name in scopes if name in metrics}
+    report["identifiers_per_profile"] = size_distribution(labels)
     return report
 
 
@@ -176,10 +236,11 @@ def identity_report(
     }
     if truth_dir is None:
         return report
+    rules = IdentityRules.from_config(config)
+    records = scored_records(spark, config, truth_dir, observations).persist()
     labels = id_map.select("node", F.col("customer_id").alias("label"))
-    report["quality"] = evaluate(spark, config, truth_dir, labels, observations)
+    report["quality"] = evaluate(records, labels, observations, rules)
     if deterministic_baseline:
-        rules = IdentityRules.from_config(config)
         identifiers = table("silver", "identifiers")
         edges = table("silver", "identity_edges").where(F.col("kind") == DETERMINISTIC)
         hubs = detect_hubs(identifiers, edges, rules).localCheckpoint(eager=True)
@@ -188,5 +249,6 @@ def identity_report(
         traits = single_valued_traits(spark, config, rules, observations)
         result = cluster_graph(identifiers, edges, rules, hubs, traits=traits)
         det = result.assignments.select("node", F.col("cluster").alias("label"))
-        report["quality_deterministic_only"] = evaluate(spark, config, truth_dir, det, observations)
+        report["quality_deterministic_only"] = evaluate(records, det, observations, rules)
+    records.unpersist()
     return report

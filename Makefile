@@ -9,13 +9,14 @@ JARS_DIR := .cache/jars
 VENV_STAMP := .venv/.lakecdp-installed
 JARS_STAMP := $(JARS_DIR)/.installed
 
-.PHONY: help install uv jars services demo test test-fast lint format bench-ingest bench-identity bench-dbt bench-serve collect stream sql sql-shell serve clean
+.PHONY: help install uv jars services demo test test-fast lint format bench-ingest bench-identity bench-febrl bench-dbt bench-serve collect stream sql sql-shell serve clean
 
 help:
 	@echo "make demo          install what is missing, then run the end-to-end demo"
 	@echo "make test          install what is missing, then run the test suite"
 	@echo "make bench-ingest  collector throughput/latency and micro-batch freshness benchmark"
 	@echo "make bench-identity connected components at 1M/10M edges, resolver throughput"
+	@echo "make bench-febrl   identity resolve on the public FEBRL person-record datasets"
 	@echo "make bench-dbt     dbt build + gates on a 100k-customer world, then an incremental rebuild"
 	@echo "make bench-serve   /v1/decide against feast serve, same store and load (SQLite, Redis)"
 	@echo "make lint          ruff check + format check"
@@ -72,6 +73,9 @@ bench-ingest: install
 
 bench-identity: install
 	$(RUN) python -m benchmarks.bench_identity
+
+bench-febrl: install
+	$(RUN) python -m benchmarks.bench_febrl
 
 bench-dbt: install
 	$(RUN) python -m benchmarks.bench_dbt

@@ -275,6 +275,12 @@ class IdentityConfig(_Strict):
         description="person traits one profile has one value of: records that disagree on one "
         "are kept apart, like a limit (a shared family phone does not join parent and child)",
     )
+    conclusive_traits: list[str] = Field(
+        default_factory=lambda: ["national_id"],
+        description="person traits that, stated alike on two records, make them one person "
+        "whatever else they disagree on: a single-valued trait or a given name typed wrong "
+        "does not keep them apart",
+    )
     events: EventIdentityConfig = Field(default_factory=EventIdentityConfig)
     probabilistic: ProbabilisticConfig = Field(default_factory=ProbabilisticConfig)
 
@@ -289,7 +295,7 @@ class IdentityConfig(_Strict):
                     raise ValueError(f"{id_type}: invalid pattern {pattern!r}: {exc}") from None
         return value
 
-    @field_validator("single_valued_traits")
+    @field_validator("single_valued_traits", "conclusive_traits")
     @classmethod
     def _traits_known(cls, value: list[str]) -> list[str]:
         unknown = sorted(set(value) - (set(PERSON_FIELDS) - {"full_name"}))

@@ -76,6 +76,14 @@ def test_source_with_unknown_identifier_type_is_refused(tmp_path: Path) -> None:
         load_config(write(tmp_path, data), environ={})
 
 
+@pytest.mark.parametrize("key", ["single_valued_traits", "conclusive_traits"])
+def test_unknown_person_trait_is_refused(tmp_path: Path, key: str) -> None:
+    data = base()
+    data.setdefault("identity", {})[key] = ["date_of_birth", "passport"]
+    with pytest.raises(ConfigError, match=rf"identity\.{key}.*passport"):
+        load_config(write(tmp_path, data), environ={})
+
+
 def test_source_without_identifier_is_refused(tmp_path: Path) -> None:
     data = base()
     data["sources"]["pos"]["identifiers"] = {}

@@ -12,6 +12,8 @@ Person traits on the records refuse edges too: two clusters that state different
 are two people, and so are two clusters whose given names clearly differ when the edge runs
 through an identifier households share (the home phone). A shared e-mail or loyalty id with
 "Bob" on one record and "Robert" on another still joins: names only overrule a weak link.
+Two clusters that share a conclusive trait (the same national id) are one person whatever
+else they disagree on: a birth date or a name typed wrong does not outweigh it.
 
 Components are small once hubs are removed, so this runs per component (in Spark, one
 `applyInPandas` group each) and only for components that break a rule.
@@ -26,6 +28,10 @@ from dataclasses import dataclass
 from lakecdp.identity.person_fields import given_names_conflict
 
 GIVEN_NAMES = "given_names"  # the trait holding given-name candidates, compared fuzzily
+# The trait holding "field=value" of conclusive traits (a national id): clusters that share one
+# are one person whatever else they disagree on (a birth date typed wrong).
+CONCLUSIVE = "conclusive"
+SPECIAL_TRAITS = frozenset({GIVEN_NAMES, CONCLUSIVE})
 
 
 @dataclass(frozen=True)
@@ -69,7 +75,8 @@ def split_component(
     birth): two clusters whose values for a trait differ are two people and are not joined.
     Its `GIVEN_NAMES` trait holds given-name candidates instead: an edge touching a node of a
     `household_shared` type is refused when the two clusters' names conflict at
-    `given_name_conflict` (see `person_fields.given_names_conflict`).
+    `given_name_conflict` (see `person_fields.given_names_conflict`). Its `CONCLUSIVE` trait
+    holds "field=value" of conclusive traits: clusters sharing one skip both checks.
     """
     parent = {node: node for node in node_types}
     traits: dict[int, dict[str, frozenset[str]]] = {
@@ -102,16 +109,19 @@ def split_component(
         if over:
             refused.update(f"limit:{t}" for t in over)
             continue
+        none: frozenset[str] = frozenset()
+        conclusive = bool(traits[ra].get(CONCLUSIVE, none) & traits[rb].get(CONCLUSIVE, none))
         clash = sorted(
             t
             for t, v in traits[ra].items()
-            if t != GIVEN_NAMES and t in traits[rb] and v | traits[rb][t] != v
+            if t not in SPECIAL_TRAITS and t in traits[rb] and v | traits[rb][t] != v
         )
-        if clash:
+        if clash and not conclusive:
             refused.update(f"trait:{t}" for t in clash)
             continue
         if (
-            given_name_conflict
+            not conclusive
+            and given_name_conflict
             and (
                 node_types[edge.src] in household_shared or node_types[edge.dst] in household_shared
             )

@@ -322,6 +322,17 @@ def given_names_conflict(left: Iterable[str], right: Iterable[str], below: float
     return not any(given_names_compatible(a, b, below) for a in xs for b in ys)
 
 
+def names_swapped(left: tuple[str, str], right: tuple[str, str], below: float) -> bool:
+    """Is one (first name, last name) the other keyed the wrong way round ("Tiana Luchetti" and
+    "Luchetti Tiana")? Forms, cashiers and family-name-first traditions all swap them."""
+    (first_a, last_a), (first_b, last_b) = left, right
+
+    def same(x: str, y: str) -> bool:
+        return bool(set(x.split()) & set(y.split())) or JaroWinkler.similarity(x, y) >= below
+
+    return same(first_a, last_b) and same(last_a, first_b)
+
+
 def given_name_candidates(first_name: object, hints: object) -> list[str]:
     """Every given name a normalized record may carry: its first name, then its hints."""
     names = [first_name] if isinstance(first_name, str) and first_name else []

@@ -34,6 +34,7 @@ from lakecdp.identity.person_fields import (
     MATCH_FIELDS,
     given_name_candidates,
     given_names_conflict,
+    names_swapped,
 )
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,8 @@ class MatchSettings:
     # Pairs whose given names are both known and differ (Jaro-Winkler below this, no shared
     # token) are never linked; 0 turns the guard off. See `_given_name_conflicts`.
     given_name_conflict: float = 0.8
+    # Fields that, equal on two records, overrule the given-name guard (a national id).
+    conclusive_fields: tuple[str, ...] = ("national_id",)
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold <= 1.0:
@@ -540,7 +543,11 @@ def match_people(records: pd.DataFrame, settings: MatchSettings) -> MatchResult:
     stats["pairs_given_name_conflict"] = 0
     if settings.given_name_conflict > 0 and "first_name" in fields:
         conflict = _given_name_conflicts(
-            pairs, frame, known.astype(object), settings.given_name_conflict
+            pairs,
+            frame,
+            known.astype(object),
+            settings.given_name_conflict,
+            [f for f in settings.conclusive_fields if f in frame.columns],
         )
         stats["pairs_given_name_conflict"] = int(conflict.sum())
         pairs = pairs.loc[~conflict]
@@ -550,7 +557,11 @@ def match_people(records: pd.DataFrame, settings: MatchSettings) -> MatchResult:
 
 
 def _given_name_conflicts(
-    pairs: pd.DataFrame, frame: pd.DataFrame, groups: pd.Series, below: float
+    pairs: pd.DataFrame,
+    frame: pd.DataFrame,
+    groups: pd.Series,
+    below: float,
+    conclusive: list[str],
 ) -> pd.Series:
     """True for pairs whose given names are both known and clearly differ.
 
@@ -559,7 +570,10 @@ def _given_name_conflicts(
     agreements as if they were unrelated, and a sibling at the same address scores above any
     threshold despite another first name. The given name is what tells them apart, so a clear
     conflict there (`person_fields.given_names_conflict`) refuses the link instead of only
-    lowering its score.
+    lowering its score. Names keyed the wrong way round (`person_fields.names_swapped`) are no
+    conflict: the given name is there, in the surname's place. Nor is a pair that states one
+    value of a `conclusive` field (the same national id): a name typed wrong does not outweigh
+    it.
 
     A record's given names (and `given_hints`: initials, other readings) are those of every
     record known to be the same person (`groups`, e.g. one loyalty id's versions): a version
@@ -571,15 +585,29 @@ def _given_name_conflicts(
     keys = frame["record_key"].astype(str)
     group_of = pd.Series(groups.where(groups.notna(), "r:" + keys).to_numpy(), index=keys)
     hints = frame["given_hints"] if "given_hints" in frame.columns else [None] * len(frame)
+    lasts = frame["last_name"] if "last_name" in frame.columns else [None] * len(frame)
     named: dict[str, set[str]] = {}
-    for group, first, hint in zip(group_of, frame["first_name"], hints, strict=True):
+    full: dict[str, set[tuple[str, str]]] = {}  # (first, last) as written, for swapped names
+    for group, first, hint, last in zip(group_of, frame["first_name"], hints, lasts, strict=True):
         named.setdefault(group, set()).update(given_name_candidates(first, hint))
+        if isinstance(first, str) and first and isinstance(last, str) and last:
+            full.setdefault(group, set()).add((first, last))
+    stated: dict[str, set[str]] = {}  # "field=value" of the conclusive fields
+    for field in conclusive:
+        for group, value in zip(group_of, frame[field], strict=True):
+            if isinstance(value, str) and value:
+                stated.setdefault(group, set()).add(f"{field}={value}")
+
+    def refused(a: str, b: str) -> bool:
+        if not given_names_conflict(named.get(a, ()), named.get(b, ()), below):
+            return False
+        if stated.get(a, set()) & stated.get(b, set()):
+            return False
+        return not any(names_swapped(x, y, below) for x in full.get(a, ()) for y in full.get(b, ()))
+
     left = pairs["record_key_l"].map(group_of)
     right = pairs["record_key_r"].map(group_of)
-    conflict[:] = [
-        given_names_conflict(named.get(a, ()), named.get(b, ()), below)
-        for a, b in zip(left, right, strict=True)
-    ]
+    conflict[:] = [refused(a, b) for a, b in zip(left, right, strict=True)]
     return conflict
 
 

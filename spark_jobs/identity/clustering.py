@@ -22,7 +22,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType
 
-from lakecdp.identity.constrained import GIVEN_NAMES, Edge, split_component
+from lakecdp.identity.constrained import GIVEN_NAMES, SPECIAL_TRAITS, Edge, split_component
 from lakecdp.identity.rules import IdentityRules
 from spark_jobs.identity.components import connected_components
 from spark_jobs.identity.graph import DETERMINISTIC
@@ -174,7 +174,7 @@ def cluster_graph(
     if traits is not None:
         in_scope = traits.join(components.select("node", "component"), "node")
         values = (
-            in_scope.where(F.col("trait") != GIVEN_NAMES)
+            in_scope.where(~F.col("trait").isin(*SPECIAL_TRAITS))
             .groupBy("component", "trait")
             .agg(F.countDistinct("value").alias("values"))
         )

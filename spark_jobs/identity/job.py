@@ -595,6 +595,7 @@ def _probabilistic_edges(
             threshold=settings.threshold,
             seed=settings.seed,
             given_name_conflict=config.identity.given_name_conflict,
+            conclusive_fields=tuple(config.identity.conclusive_traits),
         ),
     )
     stats["probabilistic"] = {**match.stats, "person_records": len(records)}

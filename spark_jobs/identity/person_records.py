@@ -117,21 +117,32 @@ def collapse_person_records(
 
 
 def anchor_traits(
-    persons: DataFrame, anchors: DataFrame, traits: list[str], *, given_names: bool = False
+    persons: DataFrame,
+    anchors: DataFrame,
+    traits: list[str],
+    *,
+    given_names: bool = False,
+    conclusive: list[str] | None = None,
 ) -> DataFrame:
     """node, trait, value: the normalized single-valued traits each anchor's records state,
-    and with `given_names` every given name or initial they carry (trait `GIVEN_NAMES`), as
-    the matcher reads them: a full name split, "J." kept as "j", a mask's visible letters.
+    with `given_names` every given name or initial they carry (trait `GIVEN_NAMES`), as the
+    matcher reads them: a full name split, "J." kept as "j", a mask's visible letters, and
+    the `conclusive` traits as "field=value" (trait `CONCLUSIVE`).
 
     One pass over the records: `normalize_person_frame` does what matching does.
     """
-    from lakecdp.identity.constrained import GIVEN_NAMES
+    from lakecdp.identity.constrained import CONCLUSIVE, GIVEN_NAMES
     from lakecdp.identity.person_fields import given_name_candidates, normalize_person_frame
 
     if not traits and not given_names:
         raise ValueError("anchor_traits needs at least one trait")
+    conclusive = conclusive or []
     present = set(persons.columns)
-    needed = [*traits, *(("first_name", "last_name", "full_name") if given_names else ())]
+    needed = [
+        *traits,
+        *conclusive,
+        *(("first_name", "last_name", "full_name") if given_names else ()),
+    ]
     fields = [f for f in PERSON_FIELDS if f in needed and f in present]
     rows = (
         persons.join(anchors, ["source", "record_id"])
@@ -149,6 +160,12 @@ def anchor_traits(
                 for node, value in zip(nodes, frame[trait].tolist(), strict=True)
                 if isinstance(value, str)
             ]
+            out.extend(
+                (node, CONCLUSIVE, f"{trait}={value}")
+                for trait in conclusive
+                for node, value in zip(nodes, frame[trait].tolist(), strict=True)
+                if isinstance(value, str)
+            )
             if given_names:
                 out.extend(
                     (node, GIVEN_NAMES, name)
@@ -166,11 +183,15 @@ def split_traits(
     persons: DataFrame, anchors: DataFrame, config: ProjectConfig, rules: IdentityRules
 ) -> DataFrame | None:
     """What the limit split compares, from whichever person columns `persons` has: the
-    `identity.single_valued_traits`, and given names when a household-shared identifier type
-    needs them. Materialized: the split reads it once per component batch."""
+    `identity.single_valued_traits`, given names when a household-shared identifier type
+    needs them, and the `identity.conclusive_traits` that overrule both. Materialized: the
+    split reads it once per component batch."""
     present = set(persons.columns)
     wanted = [t for t in config.identity.single_valued_traits if t in present]
     names = bool(rules.household_shared) and bool({"first_name", "full_name"} & present)
     if not wanted and not names:
         return None
-    return anchor_traits(persons, anchors, wanted, given_names=names).localCheckpoint(eager=True)
+    conclusive = [t for t in config.identity.conclusive_traits if t in present]
+    return anchor_traits(
+        persons, anchors, wanted, given_names=names, conclusive=conclusive
+    ).localCheckpoint(eager=True)

@@ -69,6 +69,12 @@ def read_input(spark: SparkSession, path: Path, columns: list[str]) -> DataFrame
         .option("inferSchema", False)
         .option("multiLine", True)
         .option("escape", '"')
+        # Rows end at "\n"; the "\r" of Windows lines is trailing white space, trimmed like the
+        # padding of "a, b" files (FEBRL's among them). Without this, a file that mixes both
+        # endings reads as one row and fails.
+        .option("lineSep", "\n")
+        .option("ignoreLeadingWhiteSpace", True)
+        .option("ignoreTrailingWhiteSpace", True)
         .csv(str(path))
     )
     missing = [c for c in columns if c not in df.columns]
@@ -235,6 +241,7 @@ def _probabilistic_edges(
             threshold=settings.threshold,
             seed=settings.seed,
             given_name_conflict=config.identity.given_name_conflict,
+            conclusive_fields=tuple(config.identity.conclusive_traits),
         ),
     )
     summary.probabilistic = dict(match.stats)

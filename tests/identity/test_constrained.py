@@ -7,7 +7,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lakecdp.identity.constrained import GIVEN_NAMES, Edge, split_component
+from lakecdp.identity.constrained import CONCLUSIVE, GIVEN_NAMES, Edge, split_component
 
 PRIORITIES = {"user_id": 100, "loyalty_id": 90, "email": 80, "phone": 70, "device_id": 40}
 LIMITS = {"user_id": 1, "loyalty_id": 1, "email": 3}
@@ -96,6 +96,30 @@ def test_different_birth_dates_keep_a_shared_phone_from_joining_two_people() -> 
     same = {1: traits[1], 2: {"date_of_birth": frozenset({"1970-01-01"})}}
     labels, refused = split_component(types, edges, PRIORITIES, LIMITS, node_traits=same)
     assert len(groups(labels)) == 1 and not refused
+
+
+def test_one_national_id_joins_what_a_mistyped_birth_date_would_keep_apart() -> None:
+    # two records of one person: the same national id, a birth date keyed wrong on one
+    types = {1: "record", 2: "record"}
+    edges = [Edge(1, 2, deterministic=False, probability=0.99)]
+    dates = {
+        1: {"date_of_birth": frozenset({"1965-06-15"})},
+        2: {"date_of_birth": frozenset({"1907-11-20"})},
+    }
+
+    def split(ids: tuple[str, str]) -> tuple[set[frozenset[int]], object]:
+        traits = {
+            n: {**dates[n], CONCLUSIVE: frozenset({f"national_id={i}"})}
+            for n, i in zip((1, 2), ids, strict=True)
+        }
+        labels, refused = split_component(types, edges, PRIORITIES, LIMITS, node_traits=traits)
+        return groups(labels), refused
+
+    assert split(("9233472", "9233472")) == ({frozenset({1, 2})}, {})
+    assert split(("9233472", "1451137")) == (
+        {frozenset({1}), frozenset({2})},
+        {"trait:date_of_birth": 1},
+    )
 
 
 def test_given_names_keep_apart_only_what_a_household_identifier_joins() -> None:

@@ -385,10 +385,36 @@ def test_given_names_that_clearly_differ_refuse_a_pair() -> None:
             "record_key_r": ["jelita", "j_initial", "vino", "vino_typo", "j_initial"],
         }
     )
-    conflict = _given_name_conflicts(pairs, frame, frame["known_match"], 0.8)
+    conflict = _given_name_conflicts(pairs, frame, frame["known_match"], 0.8, [])
     # vino/jelita differ; J. is not Vino; the nameless record is one of Jelita's versions;
     # a typo is still Vino; J. could be Jelita.
     assert conflict.tolist() == [True, True, True, False, False]
+
+
+def test_swapped_names_and_one_national_id_are_no_given_name_conflict() -> None:
+    """ "Luchetti Tiana" is Tiana Luchetti keyed the wrong way round, and a record that states
+    the sibling's national id is the sibling, whatever name was typed; Jelita stays apart."""
+    frame = normalize_person_frame(
+        pd.DataFrame(
+            {
+                "record_key": ["tiana", "swapped", "jelita", "mistyped", "sister"],
+                "first_name": ["Tiana", "Luchetti", "Jelita", "Flynn", "Thomas"],
+                "last_name": ["Luchetti", "Tiana", "Luchetti", "Luchetti", "Luchetti"],
+                "national_id": [None, None, "S1234567D", "S1234567D", "S7654321A"],
+            }
+        )
+    )
+    keys = frame["record_key"]
+    pairs = pd.DataFrame(
+        {
+            "record_key_l": ["tiana", "tiana", "jelita", "jelita"],
+            "record_key_r": ["swapped", "jelita", "mistyped", "sister"],
+        }
+    )
+    conflict = _given_name_conflicts(pairs, frame, keys, 0.8, ["national_id"])
+    assert conflict.tolist() == [False, True, False, True]
+    # Without national_id as a conclusive field, the mistyped name is a conflict again.
+    assert _given_name_conflicts(pairs, frame, keys, 0.8, []).tolist() == [False, True, True, True]
 
 
 # --- matching ------------------------------------------------------------------------------

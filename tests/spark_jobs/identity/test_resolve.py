@@ -66,6 +66,38 @@ def test_probabilistic_matching_links_rows_without_shared_identifiers(
     assert got["r4"] != got["r1"]
 
 
+def test_padded_fields_and_mixed_line_endings_read_like_a_clean_file(
+    spark, spark_lake, tmp_path: Path
+) -> None:
+    """ "a, b" padding, Windows and Unix lines in one file (two exports joined) and a quoted
+    field that spans lines: the same rows, the same profiles."""
+    header = ["id", "mail", "mobile", "first", "last", "dob", "zip", "note"]
+    lines = [", ".join(header)]
+    for k, row in enumerate(ROWS):
+        note = '"called twice,\nleft a message"' if k == 3 else "-"
+        lines.append(", ".join([*row, note]))
+    text = "".join(line + ("\r\n" if k < 4 else "\n") for k, line in enumerate(lines))
+    messy, clean = tmp_path / "messy.csv", write_csv(tmp_path / "clean.csv")
+    messy.write_bytes(text.encode())
+    mapping = ["mail=email", "mobile=phone"]
+    resolve_csv(spark, spark_lake, clean, tmp_path / "clean-out.csv", "id", mapping, region="SG")
+    resolve_csv(spark, spark_lake, messy, tmp_path / "messy-out.csv", "id", mapping, region="SG")
+    assert read_output(tmp_path / "messy-out.csv") == read_output(tmp_path / "clean-out.csv")
+
+
+def test_public_febrl_records_resolve_with_high_precision_and_recall(
+    spark, spark_lake, tmp_path: Path
+) -> None:
+    """FEBRL dataset 1 (500 people, 500 corrupted duplicates; benchmarks/bench_febrl.py): data
+    we did not make, with typos, swapped names and replaced values. Measured P 1.000 R 0.958;
+    before swapped names and national ids overruled the guards, recall was 0.772."""
+    from benchmarks.bench_febrl import resolve_febrl
+
+    result = resolve_febrl(spark, spark_lake, "1", tmp_path)
+    assert result["records"] == 1000 and result["people"] == 500
+    assert result["precision"] >= 0.99 and result["recall"] >= 0.93, result
+
+
 def test_bad_mapping_and_missing_columns_are_refused_with_the_reason(
     spark, spark_lake, tmp_path: Path
 ) -> None:

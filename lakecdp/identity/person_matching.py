@@ -275,6 +275,8 @@ def _comparisons(fields: list[str]) -> list[tuple[frozenset[str], Any]]:
             comparison = _phone_comparison(fields)
         elif field == "full_phone":
             continue  # read by the phone_suffix comparison
+        elif field == "national_id":  # one digit keyed wrong or two swapped is still close
+            comparison = cl.DamerauLevenshteinAtThresholds(field, [1])
         elif field in LOCATION_FIELDS:
             if field != location[0]:
                 continue
@@ -431,16 +433,25 @@ def _deterministic_columns(splink_input: pd.DataFrame, fields: list[str]) -> lis
     return columns
 
 
-def _estimate_prior(linker: Any, columns: list[str]) -> float | None:
-    """Prior from deterministic rules at an assumed recall; None when they cannot give one."""
+def _estimate_prior(linker: Any, columns: list[str], whole_phones: bool) -> float | None:
+    """Prior from deterministic rules at an assumed recall; None when they cannot give one.
+
+    With `whole_phones`, a rule on the phone suffix does not count two whole phones that only
+    end alike: they are different phones, as in the suffix comparison."""
     from splink import block_on
+    from splink.blocking_rule_library import CustomRule
 
     if not columns:
         return None
+    same_phone = "(l.full_phone is null or r.full_phone is null or l.full_phone = r.full_phone)"
+    rules = [
+        CustomRule(f"l.{c} = r.{c} and {same_phone}")
+        if whole_phones and c.endswith("__phone_suffix")
+        else block_on(c)
+        for c in columns
+    ]
     try:
-        linker.training.estimate_probability_two_random_records_match(
-            [block_on(c) for c in columns], recall=PRIOR_RECALL
-        )
+        linker.training.estimate_probability_two_random_records_match(rules, recall=PRIOR_RECALL)
     except ValueError as exc:  # more deterministic matches than the recall allows: tiny input
         log.debug("prior estimate failed: %s", exc)
         return None
@@ -656,7 +667,7 @@ def _run_splink(
 
         seconds = stats["seconds"]
         started = time.perf_counter()
-        prior = _estimate_prior(linker, deterministic)
+        prior = _estimate_prior(linker, deterministic, "full_phone" in fields)
         stats["prior_estimation"] = "deterministic_rules" if prior else "fallback"
         stats["prior"] = prior or fallback_prior
         seconds["prior"] = round(time.perf_counter() - started, 3)

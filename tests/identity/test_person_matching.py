@@ -328,6 +328,29 @@ def test_two_whole_phones_that_end_alike_disagree_a_masked_one_agrees() -> None:
     assert _phone_level(masked, (None, None)) == "no phone on one side"
 
 
+def test_whole_phones_that_end_alike_do_not_count_toward_the_prior() -> None:
+    """The rule first+last+postcode+phone suffix estimates the prior; namesakes at one postcode
+    whose whole phones differ but end alike are no match there either."""
+    records = normalize_person_frame(make_population(300, seed=5).records)
+    traits = ["first_name", "last_name", "postcode", "phone_suffix"]
+    base = records[records[traits].notna().all(axis=1)].head(40)
+    twins = base.assign(record_key=base["record_key"] + "-namesake", date_of_birth=None)
+
+    def prior(namesake_prefix: str) -> float:
+        frame = pd.concat(
+            [
+                records.assign(full_phone=None),
+                twins.assign(full_phone=namesake_prefix + twins["phone_suffix"]),
+            ],
+            ignore_index=True,
+        )
+        own = frame["record_key"].isin(base["record_key"])
+        frame.loc[own, "full_phone"] = "+658000" + frame.loc[own, "phone_suffix"]
+        return float(match_people(frame, MatchSettings()).stats["prior"])
+
+    assert prior("+659000") < prior("+658000")
+
+
 def test_initials_are_kept_apart_from_names() -> None:
     frame = normalize_person_frame(
         pd.DataFrame(

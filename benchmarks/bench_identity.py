@@ -11,12 +11,10 @@ for this process plus its JVM. Prints a table; writes JSON under benchmarks/resu
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +23,8 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
-REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "benchmarks" / "results"
+from benchmarks.common import bench_session, write_results
+
 console = Console()
 
 
@@ -218,15 +216,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100_000, help="resolver records")
     args = parser.parse_args()
 
-    from tempfile import mkdtemp
-
-    from lakecdp.config import load_config
-    from lakecdp.spark import get_spark
-
-    root = Path(mkdtemp(prefix="lakecdp-bench-identity-"))
-    os.environ["LAKECDP_LAKEHOUSE_ROOT"] = str(root / "lakehouse")
-    config = load_config(REPO / "lakecdp.yaml")
-    spark = get_spark(config, "lakecdp-bench-identity")
+    root, config, spark = bench_session("identity")
     results: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "master": config.spark.master}}
     results["components"] = []
     for edges in args.edges:
@@ -261,11 +251,7 @@ def main() -> None:
             f"{r['records_per_minute']:,}/min, P {r['precision']} R {r['recall']}",
         )
     console.print(table)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    for name in (f"identity-{stamp}.json", "identity-latest.json"):
-        (RESULTS / name).write_text(json.dumps(results, indent=2))
-    console.print(f"results in {RESULTS / 'identity-latest.json'}")
+    console.print(f"results in {write_results('identity', results)}")
     spark.stop()
 
 

@@ -277,9 +277,9 @@ class IdentityConfig(_Strict):
     )
     conclusive_traits: list[str] = Field(
         default_factory=lambda: ["national_id"],
-        description="person traits that, stated alike on two records, make them one person "
-        "whatever else they disagree on: a single-valued trait or a given name typed wrong "
-        "does not keep them apart",
+        description="person traits that, stated alike on two records, outweigh what else they "
+        "disagree on: a single-valued trait or a given name typed wrong no longer keeps them "
+        "apart (they still need an identifier or a probabilistic match to link)",
     )
     events: EventIdentityConfig = Field(default_factory=EventIdentityConfig)
     probabilistic: ProbabilisticConfig = Field(default_factory=ProbabilisticConfig)

@@ -111,10 +111,14 @@ def split_component(
             continue
         none: frozenset[str] = frozenset()
         conclusive = bool(traits[ra].get(CONCLUSIVE, none) & traits[rb].get(CONCLUSIVE, none))
+        # A clash: both state the trait and neither's values include the other's (a cluster
+        # that a conclusive trait joined may hold a birth date and its typo).
         clash = sorted(
             t
             for t, v in traits[ra].items()
-            if t not in SPECIAL_TRAITS and t in traits[rb] and v | traits[rb][t] != v
+            if t not in SPECIAL_TRAITS
+            and t in traits[rb]
+            and not (v <= traits[rb][t] or traits[rb][t] <= v)
         )
         if clash and not conclusive:
             refused.update(f"trait:{t}" for t in clash)

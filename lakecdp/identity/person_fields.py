@@ -326,6 +326,8 @@ def names_swapped(left: tuple[str, str], right: tuple[str, str], below: float) -
     """Is one (first name, last name) the other keyed the wrong way round ("Tiana Luchetti" and
     "Luchetti Tiana")? Forms, cashiers and family-name-first traditions all swap them."""
     (first_a, last_a), (first_b, last_b) = left, right
+    if min(len(first_a), len(last_a), len(first_b), len(last_b)) < 2:
+        return False  # an initial would match any surname it starts
 
     def same(x: str, y: str) -> bool:
         return bool(set(x.split()) & set(y.split())) or JaroWinkler.similarity(x, y) >= below
@@ -377,11 +379,14 @@ def normalize_phone_suffix(values: pd.Series) -> pd.Series:
 
 
 def normalize_national_id(values: pd.Series) -> pd.Series:
-    """Upper-case alphanumerics; a masked id ('S****567D') is None, not a shorter id."""
+    """Upper-case alphanumerics; a masked id ('S****567D') is None, not a shorter id, and so
+    are placeholders (fewer than 5 characters, one character repeated: '000000000', 'NA'), which
+    would otherwise be a conclusive match between strangers."""
     text = _as_text(values)
     masked = _flag(text.str.contains("*", regex=False))
     text = text.where(~masked, None).str.upper().str.replace(r"[^0-9A-Z]", "", regex=True)
-    return _empty_to_none(text)
+    placeholder = _flag(text.str.len() < 5) | _flag(text.str.fullmatch(r"(.)\1*"))
+    return _empty_to_none(text.where(~placeholder, None))
 
 
 def _per_unique(normalize: Callable[[pd.Series], pd.Series], values: pd.Series) -> pd.Series:

@@ -6,14 +6,16 @@ generator says one person made them. Records whose every identifier was excluded
 blocklisted, hub) resolve to nobody and count as singletons, so exclusions cost recall here.
 
 Every scope is also scored on its *attributable* records: those that carry evidence of their
-person, i.e. a person trait (a name, a birth date, an address) or an identifier that, in ground
-truth, only one person's records carry. A till receipt that holds nothing but the phone a
-household shares says nothing about which member made it; no matcher can place it better than
-a coin flip, so the attributable scope measures the matcher and the full scope the data.
+person, i.e. a personal trait (a given name, a birth date, a national id; not a surname or an
+address, which a household shares) or an identifier that, in ground truth, only one person's
+records carry. A till receipt that holds nothing but the phone a household shares says nothing
+about which member made it; no matcher can place it better than chance, so the attributable
+scope measures the matcher and the full scope the data.
 """
 
 from __future__ import annotations
 
+from functools import reduce
 from pathlib import Path
 from typing import Any
 
@@ -62,12 +64,16 @@ def truth_items(spark: SparkSession, config: ProjectConfig, truth_dir: Path) -> 
     return truth.join(present.distinct(), ["source", "record_id"], "left_semi")
 
 
+# Person fields one person has and the rest of the household does not.
+PERSONAL_TRAITS = ("first_name", "full_name", "date_of_birth", "national_id")
+
+
 def attributable_records(
     truth: DataFrame, observations: DataFrame, persons: DataFrame | None
 ) -> DataFrame:
-    """source, record_id of the records that carry evidence of their person: a person trait (a
-    row of `persons`), or an identifier that only one person's records carry (`truth`: source,
-    record_id, person_id)."""
+    """source, record_id of the records that carry evidence of their person: a personal trait
+    (in `persons`, raw person fields per record), or an identifier that only one person's
+    records carry (`truth`: source, record_id, person_id)."""
     sightings = observations.select("source", "record_id", "node").join(
         truth, ["source", "record_id"]
     )
@@ -77,8 +83,14 @@ def attributable_records(
         .where(F.col("people") == 1)
     )
     out = sightings.join(owned, "node", "left_semi").select("source", "record_id")
-    if persons is not None:
-        out = out.unionByName(persons.select("source", "record_id"))
+    stated = [
+        F.col(c).isNotNull()
+        for c in PERSONAL_TRAITS
+        if persons is not None and c in persons.columns
+    ]
+    if persons is not None and stated:
+        personal = persons.where(reduce(lambda a, b: a | b, stated))
+        out = out.unionByName(personal.select("source", "record_id"))
     return out.distinct()
 
 
@@ -112,23 +124,25 @@ def pairwise_metrics(items: DataFrame) -> dict[str, dict[str, Any]]:
         by_label.where("people > 1").select("scope", "label"), ["scope", "label"]
     )
     rows: dict[str, dict[str, Any]] = {}
-    for frame, aggregates in (
-        (cells, [_pairs("n").alias("tp"), F.sum("unresolved").alias("unresolved_records")]),
-        (by_label, [_pairs("n").alias("predicted"), F.count("*").alias("profiles")]),
-        (
-            by_person,
-            [
-                _pairs("n").alias("true"),
-                F.count("*").alias("people"),
-                F.sum("n").alias("records"),
-                F.count(F.when(F.col("labels") > 1, 1)).alias("under_merged_people"),
-            ],
-        ),
-        (over_merged, [F.countDistinct("person_id").alias("over_merged_people")]),
-    ):
-        for row in frame.groupBy("scope").agg(*aggregates).collect():
-            rows.setdefault(row["scope"], {}).update(row.asDict())
-    cells.unpersist()
+    try:
+        for frame, aggregates in (
+            (cells, [_pairs("n").alias("tp"), F.sum("unresolved").alias("unresolved_records")]),
+            (by_label, [_pairs("n").alias("predicted"), F.count("*").alias("profiles")]),
+            (
+                by_person,
+                [
+                    _pairs("n").alias("true"),
+                    F.count("*").alias("people"),
+                    F.sum("n").alias("records"),
+                    F.count(F.when(F.col("labels") > 1, 1)).alias("under_merged_people"),
+                ],
+            ),
+            (over_merged, [F.countDistinct("person_id").alias("over_merged_people")]),
+        ):
+            for row in frame.groupBy("scope").agg(*aggregates).collect():
+                rows.setdefault(row["scope"], {}).update(row.asDict())
+    finally:
+        cells.unpersist()
     return {scope: _metrics(row) for scope, row in rows.items()}
 
 
@@ -193,7 +207,14 @@ def evaluate(
         "label",
     )
     metrics = pairwise_metrics(items)
-    report: dict[str, Any] = {name: metrics[name] for name in scopes if name in metrics}
+    nothing = {
+        "records": 0,
+        "people": 0,
+        "profiles": 0,
+        "under_merged_people": 0,
+        "unresolved_records": 0,
+    }
+    report: dict[str, Any] = {name: metrics.get(name, _metrics(nothing)) for name in scopes}
     report["identifiers_per_profile"] = size_distribution(labels)
     return report
 
@@ -238,17 +259,19 @@ def identity_report(
         return report
     rules = IdentityRules.from_config(config)
     records = scored_records(spark, config, truth_dir, observations).persist()
-    labels = id_map.select("node", F.col("customer_id").alias("label"))
-    report["quality"] = evaluate(records, labels, observations, rules)
-    if deterministic_baseline:
-        identifiers = table("silver", "identifiers")
-        edges = table("silver", "identity_edges").where(F.col("kind") == DETERMINISTIC)
-        hubs = detect_hubs(identifiers, edges, rules).localCheckpoint(eager=True)
-        from spark_jobs.identity.job import single_valued_traits
+    try:
+        labels = id_map.select("node", F.col("customer_id").alias("label"))
+        report["quality"] = evaluate(records, labels, observations, rules)
+        if deterministic_baseline:
+            identifiers = table("silver", "identifiers")
+            edges = table("silver", "identity_edges").where(F.col("kind") == DETERMINISTIC)
+            hubs = detect_hubs(identifiers, edges, rules).localCheckpoint(eager=True)
+            from spark_jobs.identity.job import single_valued_traits
 
-        traits = single_valued_traits(spark, config, rules, observations)
-        result = cluster_graph(identifiers, edges, rules, hubs, traits=traits)
-        det = result.assignments.select("node", F.col("cluster").alias("label"))
-        report["quality_deterministic_only"] = evaluate(records, det, observations, rules)
-    records.unpersist()
+            traits = single_valued_traits(spark, config, rules, observations)
+            result = cluster_graph(identifiers, edges, rules, hubs, traits=traits)
+            det = result.assignments.select("node", F.col("cluster").alias("label"))
+            report["quality_deterministic_only"] = evaluate(records, det, observations, rules)
+    finally:
+        records.unpersist()
     return report

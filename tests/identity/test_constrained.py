@@ -122,6 +122,53 @@ def test_one_national_id_joins_what_a_mistyped_birth_date_would_keep_apart() -> 
     )
 
 
+def test_a_cluster_holding_a_date_and_its_typo_joins_either_in_any_edge_order() -> None:
+    """1 and 2 share a national id (2's birth date is a typo); 3 states the right date and 4
+    another person's: 3 joins whichever way the edges run, 4 never does."""
+    types = {1: "record", 2: "record", 3: "record", 4: "record"}
+    traits = {
+        1: {"date_of_birth": frozenset({"1965-06-15"}), CONCLUSIVE: frozenset({"national_id=9"})},
+        2: {"date_of_birth": frozenset({"1907-11-20"}), CONCLUSIVE: frozenset({"national_id=9"})},
+        3: {"date_of_birth": frozenset({"1965-06-15"})},
+        4: {"date_of_birth": frozenset({"1990-01-01"})},
+    }
+    for order in ((1, 3), (3, 1)):
+        edges = [
+            Edge(1, 2, records=3),
+            Edge(*order, deterministic=False, probability=0.99),
+            Edge(2, 4, deterministic=False, probability=0.98),
+        ]
+        labels, refused = split_component(types, edges, PRIORITIES, LIMITS, node_traits=traits)
+        assert groups(labels) == {frozenset({1, 2, 3}), frozenset({4})}, order
+        assert refused == {"trait:date_of_birth": 1}
+
+
+def test_a_shared_national_id_outweighs_given_names_through_a_household_phone() -> None:
+    # one person's two records, a name typed differently on one, both with the family phone
+    types = {1: "email", 2: "email", 3: "phone"}
+    edges = [Edge(1, 3, records=2), Edge(2, 3, records=1)]
+    names = {1: {GIVEN_NAMES: frozenset({"samuel"})}, 2: {GIVEN_NAMES: frozenset({"matthew"})}}
+
+    def split(ids: tuple[str, str]) -> set[frozenset[int]]:
+        traits = {
+            n: {**names[n], CONCLUSIVE: frozenset({f"national_id={i}"})}
+            for n, i in zip((1, 2), ids, strict=True)
+        }
+        labels, _ = split_component(
+            types,
+            edges,
+            PRIORITIES,
+            LIMITS,
+            node_traits=traits,
+            household_shared=frozenset({"phone"}),
+            given_name_conflict=0.8,
+        )
+        return groups(labels)
+
+    assert split(("5538479", "5538479")) == {frozenset({1, 2, 3})}
+    assert split(("5538479", "5538480")) == {frozenset({1, 3}), frozenset({2})}
+
+
 def test_given_names_keep_apart_only_what_a_household_identifier_joins() -> None:
     """Johnny's loyalty id and Steven's e-mail both carry the family phone; neither states a
     birth date the other contradicts, but their given names clearly differ. A shared e-mail

@@ -18,6 +18,7 @@ import pytest
 from lakecdp.identity.person_fields import (
     MATCH_FIELDS,
     given_names_compatible,
+    names_swapped,
     normalize_person_frame,
 )
 from lakecdp.identity.person_matching import (
@@ -290,6 +291,8 @@ def test_places_and_ids_are_canonical_and_absent_fields_are_none() -> None:
     assert row["national_id"] == "S1234567D"
     assert row["cluster"] is None
     assert normalized_row(national_id="S****567D")["national_id"] is None
+    for placeholder in ("000000000", "NA", "n/a", "XXXXXXX", "1234"):  # no conclusive match
+        assert normalized_row(national_id=placeholder)["national_id"] is None, placeholder
     assert row["address"] is None and row["first_name"] is None
     frame = normalize_person_frame(pd.DataFrame({"record_key": ["a"]}))
     assert list(frame.columns.drop("given_hints")) == ["record_key", "cluster", *MATCH_FIELDS]
@@ -438,6 +441,10 @@ def test_swapped_names_and_one_national_id_are_no_given_name_conflict() -> None:
     assert conflict.tolist() == [False, True, False, True]
     # Without national_id as a conclusive field, the mistyped name is a conflict again.
     assert _given_name_conflicts(pairs, frame, keys, 0.8, []).tolist() == [False, True, True, True]
+    # An initial is no swapped name: "J. Jones" / "Jones Jim" are not the same keyed round,
+    # at any threshold.
+    assert not names_swapped(("j", "jones"), ("jones", "jim"), 0.5)
+    assert names_swapped(("tiana", "luchetti"), ("luchetti", "tiana"), 0.8)
 
 
 # --- matching ------------------------------------------------------------------------------

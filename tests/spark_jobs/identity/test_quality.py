@@ -89,7 +89,8 @@ def test_only_records_with_evidence_of_their_person_are_attributable(spark) -> N
         "source string, record_id string, node long",
     )
     persons = spark.createDataFrame(
-        [("crm", "r4", "Bea")], "source string, record_id string, first_name string"
+        [("crm", "r4", "Bea", None), ("pos", "r2", None, "4011")],  # a postcode is the household's
+        "source string, record_id string, first_name string, postcode string",
     )
 
     got = {tuple(r) for r in attributable_records(truth, observations, persons).collect()}

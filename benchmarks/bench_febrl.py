@@ -11,7 +11,6 @@ under benchmarks/results/.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from importlib.resources import files
 from pathlib import Path
@@ -21,7 +20,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks.common import bench_session, write_results
+from benchmarks.common import bench_session, machine, pair_scores, write_results
 
 DATASETS = {
     "1": ("dataset1",),
@@ -61,23 +60,7 @@ def pairwise(resolved: Path) -> dict[str, Any]:
     if got["person"].isna().any():
         raise ValueError(f"{resolved}: record ids that are not FEBRL's rec-N-...")
 
-    def pairs(sizes: pd.Series) -> float:
-        return float((sizes * (sizes - 1) / 2).sum())
-
-    tp = pairs(got.groupby(["customer_id", "person"]).size())
-    predicted = pairs(got.groupby("customer_id").size())
-    true = pairs(got.groupby("person").size())
-    precision = tp / predicted if predicted else 1.0
-    recall = tp / true if true else 1.0
-    return {
-        "records": len(got),
-        "people": int(got["person"].nunique()),
-        "profiles": int(got["customer_id"].nunique()),
-        "true_pairs": int(true),
-        "precision": round(precision, 4),
-        "recall": round(recall, 4),
-        "f1": round(2 * precision * recall / (precision + recall), 4) if tp else 0.0,
-    }
+    return pair_scores(got)
 
 
 def resolve_febrl(spark, config, name: str, folder: Path) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -103,7 +86,7 @@ def main() -> None:
     args = parser.parse_args()
 
     root, config, spark = bench_session("febrl")
-    results: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "master": config.spark.master}}
+    results: dict[str, Any] = {"machine": machine(config)}
     results["datasets"] = []
     for name in args.datasets:
         console.print(f"FEBRL dataset {name} ...")

@@ -11,7 +11,6 @@ for this process plus its JVM. Prints a table; writes JSON under benchmarks/resu
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import threading
 import time
@@ -23,7 +22,7 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks.common import bench_session, write_results
+from benchmarks.common import bench_session, machine, pair_scores, write_results
 
 console = Console()
 
@@ -192,19 +191,14 @@ def bench_resolver(spark, config, records: int, folder: Path) -> dict[str, Any]:
         )
         seconds = time.monotonic() - started
     got = pd.read_csv(output, dtype=str)
-    got["person"] = got.record_id.map(truth)
-    cells = got.groupby(["customer_id", "person"]).size()
-    pairs = lambda s: float((s * (s - 1) / 2).sum())  # noqa: E731
-    tp = pairs(cells)
-    predicted = pairs(got.groupby("customer_id").size())
-    true = pairs(got.groupby("person").size())
+    scores = pair_scores(got.assign(person=got.record_id.map(truth)))
     return {
         "records": records,
         "seconds": round(seconds, 1),
         "records_per_minute": round(records / seconds * 60),
         "profiles": summary.profiles,
-        "precision": round(tp / predicted, 4) if predicted else 1.0,
-        "recall": round(tp / true, 4) if true else 1.0,
+        "precision": scores["precision"],
+        "recall": scores["recall"],
         "peak_rss_gb": round(memory.peak / 2**30, 2),
     }
 
@@ -217,7 +211,7 @@ def main() -> None:
     args = parser.parse_args()
 
     root, config, spark = bench_session("identity")
-    results: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "master": config.spark.master}}
+    results: dict[str, Any] = {"machine": machine(config)}
     results["components"] = []
     for edges in args.edges:
         console.print(f"connected components on {edges:,} edges ...")

@@ -11,6 +11,7 @@ from tempfile import mkdtemp
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import pandas as pd
     from pyspark.sql import SparkSession
 
     from lakecdp.config import ProjectConfig
@@ -39,3 +40,31 @@ def write_results(name: str, results: dict[str, Any]) -> Path:
     for file_name in (f"{name}-{stamp}.json", f"{name}-latest.json"):
         (RESULTS / file_name).write_text(text)
     return RESULTS / f"{name}-latest.json"
+
+
+def machine(config: ProjectConfig) -> dict[str, Any]:
+    """Where a benchmark ran, for its results file."""
+    return {"cpus": os.cpu_count(), "master": config.spark.master}
+
+
+def pair_scores(resolved: pd.DataFrame) -> dict[str, Any]:
+    """Pairwise precision, recall and F1 of a resolver's output (`customer_id`) against the
+    true `person` of each row, with the counts behind them."""
+
+    def pairs(sizes: pd.Series) -> float:
+        return float((sizes * (sizes - 1) / 2).sum())
+
+    tp = pairs(resolved.groupby(["customer_id", "person"]).size())
+    predicted = pairs(resolved.groupby("customer_id").size())
+    true = pairs(resolved.groupby("person").size())
+    precision = tp / predicted if predicted else 1.0
+    recall = tp / true if true else 1.0
+    return {
+        "records": len(resolved),
+        "people": int(resolved["person"].nunique()),
+        "profiles": int(resolved["customer_id"].nunique()),
+        "true_pairs": int(true),
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(2 * precision * recall / (precision + recall), 4) if tp else 0.0,
+    }

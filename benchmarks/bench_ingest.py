@@ -29,7 +29,7 @@ from rich.table import Table
 
 from benchmarks.loadgen import batch_bodies, closed_loop, free_port, open_loop, single_bodies
 from lakecdp.config import load_config
-from lakecdp.demo import start_collector, stop_server
+from lakecdp.servers import start_collector, stop_server
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"

@@ -165,8 +165,8 @@ def main() -> None:
     args = parser.parse_args()
     lakehouse = args.lakehouse.resolve()
     prepare(lakehouse, args.customers)
-    from lakecdp.demo import start_cli_server, stop_server
     from lakecdp.features import materialize
+    from lakecdp.servers import start_cli_server, stop_server
     from lakecdp.spark import get_spark
 
     results: dict[str, Any] = {

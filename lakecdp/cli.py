@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import date, datetime
 from pathlib import Path
@@ -42,19 +43,39 @@ ConfigOption = Annotated[
 
 class _State:
     config_path: Path | None = None
+    verbose: bool = False
+    command: str = "lakecdp"
+    log_started: bool = False
 
 
 def _config() -> ProjectConfig:
     try:
-        return load_config(_State.config_path)
+        config = load_config(_State.config_path)
     except ConfigError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
+    if not _State.log_started:
+        from lakecdp import run_log
+
+        run_log.start(config.lakehouse.root, _State.command, verbose=_State.verbose)
+        _State.log_started = True
+    return config
 
 
 @app.callback()
-def main(config: ConfigOption = None) -> None:
+def main(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Spark, dbt and library logs on the console, not in a file."
+        ),
+    ] = False,
+) -> None:
     _State.config_path = config
+    _State.verbose = verbose
+    _State.command = ctx.invoked_subcommand or "lakecdp"
 
 
 @app.command()
@@ -476,10 +497,22 @@ def demo(
     customers: Annotated[int, typer.Option(min=100)] = 5000,
     seed: Annotated[int, typer.Option()] = 7,
 ) -> None:
-    """End to end on embedded defaults: generate, collect over HTTP, ingest, summarize."""
+    """End to end on embedded defaults: every layer on a synthetic world, with a step table."""
+    from lakecdp import run_log
     from lakecdp.demo import run_demo
+    from lakecdp.pipeline import StepFailed
 
-    run_demo(_config(), customers=customers, seed=seed, console=console)
+    cfg = _config()
+    try:
+        run_demo(cfg, customers=customers, seed=seed, console=console)
+    except StepFailed as failed:
+        logging.getLogger("lakecdp.demo").error("step %r failed", failed.step, exc_info=failed)
+        console.print(
+            f"[red]✗ step '{failed.step}' failed:[/red] {failed.error}\n"
+            f"  finished: {', '.join(failed.completed) or 'none'}\n"
+            f"  full log: {run_log.current().describe()}"
+        )
+        raise typer.Exit(1) from None
 
 
 AsOfOption = Annotated[

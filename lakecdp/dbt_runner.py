@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,12 +91,44 @@ def _quiet_session_reuse(spark: Any) -> None:
         )
 
 
+def _progress_callback(progress: Callable[[int, int], None]) -> Callable[[Any], None]:
+    """A dbt event callback that reports (finished nodes, total nodes) as nodes finish."""
+    seen = {"total": 0, "done": 0}
+
+    def on_event(event: Any) -> None:
+        name = event.info.name
+        if name == "LogStartLine" and not seen["total"]:
+            seen["total"] = int(event.data.total)
+            progress(0, seen["total"])
+        elif name == "NodeFinished" and seen["total"]:
+            seen["done"] += 1
+            progress(seen["done"], seen["total"])
+
+    return on_event
+
+
+def _log_args() -> list[str]:
+    """dbt's own output: its file log beside the command's log, the console quiet (errors
+    only) unless the command runs verbose."""
+    from lakecdp import run_log
+
+    log = run_log.current()
+    if log.path is None:
+        return []
+    return ["--log-path", str(log.path.parent), "--quiet", "--no-use-colors-file"]
+
+
 def run_dbt(
-    config: ProjectConfig, args: list[str], as_of: str | None = None, spark: Any = None
+    config: ProjectConfig,
+    args: list[str],
+    as_of: str | None = None,
+    spark: Any = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> DbtRun:
     """Run one dbt command (`build`, `run -s ...`, `docs generate`, ...) in-process.
 
-    Raises DbtFailed when dbt reports a failure, with every failing node named.
+    `progress(done, total)` follows the nodes as they finish. Raises DbtFailed when dbt reports
+    a failure, with every failing node named.
     """
     from dbt.cli.main import dbtRunner
 
@@ -110,6 +143,7 @@ def run_dbt(
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     command = [
         *args,
+        *_log_args(),
         "--project-dir",
         str(folder),
         "--profiles-dir",
@@ -118,7 +152,8 @@ def run_dbt(
         json.dumps(dbt_vars(config, as_of)),
     ]
     started = time.monotonic()
-    outcome = dbtRunner().invoke(command)
+    callbacks = [_progress_callback(progress)] if progress else []
+    outcome = dbtRunner(callbacks=callbacks).invoke(command)
     run = DbtRun(command=args, success=outcome.success, seconds=time.monotonic() - started)
     results = getattr(outcome.result, "results", None) or []
     for result in results:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from pyspark.sql import SparkSession
@@ -15,6 +15,9 @@ from rich.table import Table
 
 from lakecdp.config import ProjectConfig
 from ml.serving.holdout import assign_arm
+
+if TYPE_CHECKING:
+    from lakecdp.demo import _Demo
 
 
 def _arm(config: ProjectConfig, customer_id: str) -> str:
@@ -119,43 +122,58 @@ def show_decisions(
     return decisions
 
 
-def run_decisioning(
-    spark: SparkSession,
-    config: ProjectConfig,
-    console: Console,
-    step: Callable[[str, float], None],
-) -> dict[str, Any]:
-    from lakecdp.cli import print_training
-    from lakecdp.demo import start_cli_server, stop_server
-    from lakecdp.features import materialize
-    from ml.train import describe, train_from_lakehouse
-    from spark_jobs.features.job import build_feature_tables
+class DecisioningDemo:
+    """The demo's decisioning steps; each fills `demo.results["decisioning"]`."""
 
-    t = time.monotonic()
-    built = build_feature_tables(spark, config, "latest")
-    step("feature tables (snapshots, activity, identifier lookup)", t)
-    t = time.monotonic()
-    training = train_from_lakehouse(spark, config, "latest")
-    step("train, register and gate the propensity models (MLflow)", t)
-    print_training(training)
-    t = time.monotonic()
-    materialize(spark, config)
-    step(f"materialize features to the {config.features.online_store} online store", t)
-    t = time.monotonic()
-    port = config.decisioning.port
-    url = f"http://{config.decisioning.host}:{port}"
-    server = start_cli_server(config, ["serve", "--port", str(port)], f"{url}/health")
-    try:
-        step("start the decision endpoint", t)
-        decisions = show_decisions(spark, config, url, console)
-    finally:
-        stop_server(server)
-    console.print(
-        f"decision endpoint: `make serve` (http://{config.decisioning.host}:{port}/docs); "
-        f"decisions logged to {config.decision_log_dir}"
-    )
-    return {
-        "features": {"as_of": built.as_of.isoformat(), "rows": built.rows},
-        "training": describe(training),
-        "decisions": decisions,
-    }
+    def __init__(self, demo: _Demo) -> None:
+        self.demo = demo
+        self.out: dict[str, Any] = {}
+        demo.results["decisioning"] = self.out
+
+    def steps(self) -> list[tuple[str, Callable[[], Any]]]:
+        store = self.demo.config.features.online_store
+        return [
+            ("feature tables (snapshots, activity, identifier lookup)", self.feature_tables),
+            ("train, register and gate the propensity models (MLflow)", self.train),
+            (f"materialize features to the {store} online store", self.materialize),
+            ("decision endpoint: start and decide", self.decide),
+        ]
+
+    def feature_tables(self) -> None:
+        from spark_jobs.features.job import build_feature_tables
+
+        built = build_feature_tables(self.demo.spark, self.demo.config, "latest")
+        self.out["features"] = {"as_of": built.as_of.isoformat(), "rows": built.rows}
+
+    def train(self) -> None:
+        from lakecdp.cli import print_training
+        from ml.train import describe, train_from_lakehouse
+
+        training = train_from_lakehouse(self.demo.spark, self.demo.config, "latest")
+        print_training(training)
+        self.out["training"] = describe(training)
+
+    def materialize(self) -> None:
+        from lakecdp.features import materialize
+
+        materialize(self.demo.spark, self.demo.config)
+
+    def decide(self) -> None:
+        from lakecdp.servers import start_cli_server, stop_server
+
+        config, console = self.demo.config, self.demo.console
+        port = config.decisioning.port
+        url = f"http://{config.decisioning.host}:{port}"
+        started = time.monotonic()
+        server = start_cli_server(config, ["serve", "--port", str(port)], f"{url}/health")
+        self.demo.timings["decision endpoint cold start (to /health 200)"] = round(
+            time.monotonic() - started, 1
+        )
+        try:
+            self.out["decisions"] = show_decisions(self.demo.spark, config, url, console)
+        finally:
+            stop_server(server)
+        console.print(
+            f"decision endpoint: `make serve` (http://{config.decisioning.host}:{port}/docs); "
+            f"decisions logged to {config.decision_log_dir}"
+        )

@@ -8,7 +8,6 @@ SQLite under <lakehouse>/feast or Redis (`features.online_store`).
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,10 +23,6 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 REPO_DIR = Path(__file__).resolve().parents[1] / "feature_repo"
-# Feast marks its Spark offline store "alpha" on every call; we pin the version and test it.
-warnings.filterwarnings(
-    "ignore", message=r"The spark (data source|offline store)", category=RuntimeWarning
-)
 
 
 def online_store_settings(config: ProjectConfig) -> dict[str, Any]:
@@ -56,11 +51,24 @@ def feature_store(config: ProjectConfig) -> FeatureStore:
     """The lakehouse's FeatureStore; writes its resolved feature_store.yaml for `feast serve`."""
     from feast import FeatureStore, RepoConfig
 
+    _filter_feast_warnings()
     root = Path(config.features_root)
     root.mkdir(parents=True, exist_ok=True)
     settings = store_settings(config)
     (root / "feature_store.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
     return FeatureStore(config=RepoConfig(repo_path=root, **settings))
+
+
+def _filter_feast_warnings() -> None:
+    """Feast modules call `warnings.simplefilter("once", RuntimeWarning)` when imported, which
+    puts their warnings in front of every filter set before: import the ones we use (the Spark
+    offline store marks itself alpha on every call; the version is pinned and tested), then
+    set ours again."""
+    import feast.infra.offline_stores.contrib.spark_offline_store.spark  # noqa: F401
+
+    from lakecdp.run_log import filter_known_warnings
+
+    filter_known_warnings()
 
 
 def apply_definitions(config: ProjectConfig) -> FeatureStore:

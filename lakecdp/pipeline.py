@@ -7,6 +7,7 @@ had finished and what never ran, so a rerun can start at the right place.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -39,10 +40,15 @@ class StepFailed(RuntimeError):
         )
 
 
-def run_stages(steps: Sequence[Step | tuple[str, Callable[[], Any]]]) -> dict[str, Any]:
+def run_stages(
+    steps: Sequence[Step | tuple[str, Callable[[], Any]]],
+    on_done: Callable[[str, float], None] | None = None,
+) -> dict[str, Any]:
     """Run `steps` in order and return each one's result by name; stop at the first failure.
 
-    Raises StepFailed naming the failed step, the completed ones and the skipped ones.
+    `on_done(name, seconds)` is called after each step that succeeds (the demo's step lines and
+    its time table). Raises StepFailed naming the failed step, the completed ones and the
+    skipped ones.
     """
     ordered = [s if isinstance(s, Step) else Step(*s) for s in steps]
     names = [s.name for s in ordered]
@@ -50,10 +56,13 @@ def run_stages(steps: Sequence[Step | tuple[str, Callable[[], Any]]]) -> dict[st
         raise ValueError(f"step names must be unique: {names}")
     results: dict[str, Any] = {}
     for index, step in enumerate(ordered):
+        started = time.monotonic()
         try:
             results[step.name] = step.run()
         except Exception as exc:
             raise StepFailed(step.name, names[:index], names[index + 1 :], exc) from exc
+        if on_done is not None:
+            on_done(step.name, time.monotonic() - started)
     return results
 
 

@@ -9,6 +9,7 @@ driver and Delta's classes must be visible to the metastore client and to the Th
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -44,6 +45,11 @@ def spark_conf(config: ProjectConfig, app_name: str | None = None) -> dict[str, 
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
         "spark.sql.warehouse.dir": config.lakehouse.warehouse,
         "spark.sql.shuffle.partitions": str(config.spark.shuffle_partitions),
+        # Delta replays its log in this many tasks on every table read (default 50): on a small
+        # lakehouse that is most of a read's time. It follows the configured parallelism.
+        "spark.databricks.delta.snapshotPartitions": str(
+            max(1, min(50, config.spark.shuffle_partitions))
+        ),
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.enabled": str(config.spark.ui_enabled).lower(),
         "spark.ui.showConsoleProgress": "false",
@@ -51,6 +57,8 @@ def spark_conf(config: ProjectConfig, app_name: str | None = None) -> dict[str, 
         "spark.sql.streaming.stopGracefullyOnShutdown": "true",
         # One Derby metastore per process would make processes disagree; see docs/catalog.md.
         "spark.sql.catalogImplementation": "in-memory",
+        "spark.pyspark.python": python_for_workers(config),
+        "spark.pyspark.driver.python": sys.executable,
     }
     if config.catalog.kind == "hive-postgres":
         conf.update(
@@ -70,12 +78,30 @@ def spark_conf(config: ProjectConfig, app_name: str | None = None) -> dict[str, 
     return conf
 
 
+def python_for_workers(config: ProjectConfig) -> str:
+    """Python workers run the interpreter that runs this process (the venv's, which holds the
+    project and its dependencies), not the first `python3` on PATH: a CLI started by its path
+    from cron or an Airflow worker has no venv on PATH. `spark.pyspark.python` in the
+    configuration's `spark.conf` (a cluster's own interpreter), then PYSPARK_PYTHON, come first."""
+    return (
+        config.spark.conf.get("spark.pyspark.python")
+        or os.environ.get("PYSPARK_PYTHON")
+        or sys.executable
+    )
+
+
 def get_spark(config: ProjectConfig, app_name: str | None = None) -> SparkSession:
     """Return the process's Spark session with the lakehouse schemas and tables registered."""
+    from lakecdp import run_log
+
     builder = SparkSession.builder
     for key, value in spark_conf(config, app_name).items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    # PySpark starts workers with PYSPARK_PYTHON (the `spark.pyspark.*` settings only reach
+    # spark-submit), so the driver's environment must name the interpreter.
+    os.environ["PYSPARK_PYTHON"] = python_for_workers(config)
+    with run_log.child_output():  # the JVM's own output goes to the command's log file
+        spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     spark.sparkContext.setCheckpointDir(config.checkpoint_path("_rdd"))
     register_catalog(spark, config)

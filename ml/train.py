@@ -97,8 +97,9 @@ def train_models(
             info = mlflow.sklearn.log_model(
                 model,
                 name="model",
-                signature=infer_signature(x_test, scores),
-                input_example=x_test.head(3),
+                # Features arrive as doubles (a missing one is NaN), counts included.
+                signature=infer_signature(x_test.astype("float64"), scores),
+                input_example=x_test.head(3).astype("float64"),
                 registered_model_name=config.models.registered_model,
                 skops_trusted_types=list(TRUSTED_TYPES),
                 pip_requirements=_serving_requirements(),

@@ -83,3 +83,10 @@ def test_identity_gate_failure_keeps_dbt_from_running(spark, lake) -> None:  # t
     assert "silver.id_map.value: expect_column_values_to_match_regex (phone in E.164)" in str(
         info.value
     )
+
+
+def test_each_finished_step_is_reported_with_its_seconds() -> None:
+    done: list[tuple[str, float]] = []
+    run_stages([("a", lambda: 1), ("b", lambda: 2)], on_done=lambda n, s: done.append((n, s)))
+    assert [name for name, _ in done] == ["a", "b"]
+    assert all(seconds >= 0 for _, seconds in done)

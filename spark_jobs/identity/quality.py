@@ -167,13 +167,19 @@ def _metrics(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def size_distribution(id_map: DataFrame) -> dict[str, int]:
-    """Profiles by how many identifiers they hold."""
+    """Profiles by how many identifiers they hold (one pass)."""
     sizes = id_map.groupBy("label").agg(F.count("*").alias("n"))
-    out: dict[str, int] = {}
-    for low, high in SIZE_BUCKETS:
-        name = f"{low}" if low == high else (f"{low}-{high}" if high < 10**12 else f">{low - 1}")
-        out[name] = sizes.where((F.col("n") >= low) & (F.col("n") <= high)).count()
-    return out
+    names = [
+        f"{low}" if low == high else (f"{low}-{high}" if high < 10**12 else f">{low - 1}")
+        for low, high in SIZE_BUCKETS
+    ]
+    counted = sizes.agg(
+        *[
+            F.count(F.when((F.col("n") >= low) & (F.col("n") <= high), 1)).alias(f"b{i}")
+            for i, (low, high) in enumerate(SIZE_BUCKETS)
+        ]
+    ).first()
+    return {name: int(counted[f"b{i}"]) for i, name in enumerate(names)}  # type: ignore[index]
 
 
 def scored_records(
@@ -219,6 +225,32 @@ def evaluate(
     return report
 
 
+def _deterministic_labels(
+    spark: SparkSession, config: ProjectConfig, rules: IdentityRules, id_map: DataFrame
+) -> DataFrame:
+    """node, label of deterministic matching alone. Every run keeps them in the id map (they
+    are what probabilistic matching compares across), so the baseline costs a read; an id map
+    from before they were kept is clustered again from the deterministic edges."""
+    if "deterministic_cluster" in id_map.columns:
+        return id_map.where(F.col("deterministic_cluster").isNotNull()).select(
+            "node", F.col("deterministic_cluster").alias("label")
+        )
+    from spark_jobs.identity.clustering import cluster_graph, detect_hubs
+    from spark_jobs.identity.graph import DETERMINISTIC
+    from spark_jobs.identity.job import single_valued_traits
+
+    def table(layer: str, name: str) -> DataFrame:
+        return spark.read.format("delta").load(config.table_path(layer, name))
+
+    identifiers = table("silver", "identifiers")
+    observations = table("silver", "identifier_observations")
+    edges = table("silver", "identity_edges").where(F.col("kind") == DETERMINISTIC)
+    hubs = detect_hubs(identifiers, edges, rules).localCheckpoint(eager=True)
+    traits = single_valued_traits(spark, config, rules, observations)
+    result = cluster_graph(identifiers, edges, rules, hubs, traits=traits)
+    return result.assignments.select("node", F.col("cluster").alias("label"))
+
+
 def identity_report(
     spark: SparkSession,
     config: ProjectConfig,
@@ -228,8 +260,6 @@ def identity_report(
 ) -> dict[str, Any]:
     """The state of identity: profiles, guardrail hits of the last run and, with ground truth,
     quality of the current id map and of deterministic matching alone."""
-    from spark_jobs.identity.clustering import cluster_graph, detect_hubs
-    from spark_jobs.identity.graph import DETERMINISTIC
 
     def table(layer: str, name: str) -> DataFrame:
         return spark.read.format("delta").load(config.table_path(layer, name))
@@ -263,15 +293,9 @@ def identity_report(
         labels = id_map.select("node", F.col("customer_id").alias("label"))
         report["quality"] = evaluate(records, labels, observations, rules)
         if deterministic_baseline:
-            identifiers = table("silver", "identifiers")
-            edges = table("silver", "identity_edges").where(F.col("kind") == DETERMINISTIC)
-            hubs = detect_hubs(identifiers, edges, rules).localCheckpoint(eager=True)
-            from spark_jobs.identity.job import single_valued_traits
-
-            traits = single_valued_traits(spark, config, rules, observations)
-            result = cluster_graph(identifiers, edges, rules, hubs, traits=traits)
-            det = result.assignments.select("node", F.col("cluster").alias("label"))
-            report["quality_deterministic_only"] = evaluate(records, det, observations, rules)
+            report["quality_deterministic_only"] = evaluate(
+                records, _deterministic_labels(spark, config, rules, id_map), observations, rules
+            )
     finally:
         records.unpersist()
     return report

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,7 @@ from typer.testing import CliRunner
 
 from lakecdp.cli import app
 from spark_jobs.identity.resolve import ResolveInputError, resolve_csv
+from tests.conftest import CONFIG_FILE
 
 pytestmark = pytest.mark.spark
 
@@ -120,3 +124,34 @@ def test_bad_mapping_and_missing_columns_are_refused_with_the_reason(
     )
     assert result.exit_code == 2
     assert "'fax' is neither an identifier type" in result.output
+
+
+def test_installed_entry_point_runs_from_a_bare_environment(tmp_path: Path) -> None:
+    """As cron, a systemd unit or an Airflow worker calls it: by path, no venv on PATH, from a
+    folder without lakecdp.yaml. Spark's Python workers (phone parsing) must start the CLI's own
+    interpreter, not the system python3."""
+    source, output = write_csv(tmp_path / "people.csv"), tmp_path / "out.csv"
+    entry_point = Path(sys.executable).parent / "lakecdp"
+    bare = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": os.environ.get("HOME", str(tmp_path)),
+        "LAKECDP_LAKEHOUSE_ROOT": str(tmp_path / "lakehouse"),
+    }
+    result = subprocess.run(
+        [
+            *("env", "-i", *(f"{k}={v}" for k, v in bare.items())),
+            str(entry_point),
+            *("--config", str(CONFIG_FILE), "identity", "resolve", str(source)),
+            *("--id-column", "id", "--map", "mail=email", "--map", "mobile=phone"),
+            *("--region", "SG", "--output", str(output)),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    got = read_output(output)
+    assert got["r1"] == got["r2"] == got["r3"]
+    assert len({got["r1"], got["r4"], got["r5"], got["r6"], got["r7"]}) == 5

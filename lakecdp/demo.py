@@ -150,9 +150,13 @@ class _Demo:
     # -- profiles -------------------------------------------------------------------------------
     def dbt_build(self) -> None:
         from lakecdp.dbt_runner import run_dbt
+        from lakecdp.progress import progress_bar
 
         # The generated world ends in the past: windows end at its newest event.
-        build = run_dbt(self.config, ["build"], as_of="latest", spark=self.spark)
+        with progress_bar("dbt build: models, snapshots, tests", 0) as advance:
+            build = run_dbt(
+                self.config, ["build"], as_of="latest", spark=self.spark, progress=advance
+            )
         self.results["profiles"] = {
             "dbt_nodes": len(build.nodes),
             "dbt_seconds": round(build.seconds, 1),

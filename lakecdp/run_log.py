@@ -36,6 +36,11 @@ KNOWN_WARNINGS: tuple[tuple[str, str, type[Warning]], ...] = (
 )
 
 
+# Loggers whose INFO lines say nothing a reader of the log needs (one line per HTTP request,
+# Great Expectations registering its own API, py4j's socket chatter).
+CHATTY_LOGGERS = ("httpx", "great_expectations._docs_decorators", "py4j")
+
+
 @dataclass(frozen=True)
 class RunLog:
     """The log file of this process, or None when everything goes to the console."""
@@ -83,6 +88,8 @@ def start(lakehouse_root: str, name: str, *, verbose: bool) -> RunLog:
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     logging.captureWarnings(True)  # warnings not filtered above land in the log, with context
     _current = RunLog(path, False)
     return _current

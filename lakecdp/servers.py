@@ -36,8 +36,8 @@ def start_cli_server(
     env: dict[str, str] | None = None,
     timeout: float = READY_TIMEOUT_SECONDS,
 ) -> subprocess.Popen[bytes]:
-    """Start `lakecdp <command>` with its output in `log_file` (by default
-    `<lakehouse>/logs/<command>.log`); return once `health_url` answers 200.
+    """Start `lakecdp <command>` with its output in `log_file` (by default the log its command
+    writes anyway, `<lakehouse>/logs/<first word>.log`); return once `health_url` answers 200.
 
     The child is handed this process's resolved configuration (JSON is YAML), so overrides made
     here reach it unchanged.
@@ -45,9 +45,8 @@ def start_cli_server(
     resolved = Path(tempfile.mkdtemp(prefix="lakecdp-server-")) / "lakecdp.json"
     resolved.write_text(json.dumps(config.model_dump(mode="json")))
     shown = f"`lakecdp {' '.join(command)}`"
-    if log_file is None:
-        words = [w for w in command if not w.startswith("-") and not w.isdigit()]
-        log_file = log_dir(config.lakehouse.root) / f"{'-'.join(words)}.log"
+    if log_file is None:  # the file the child's own command log goes to (lakecdp.run_log)
+        log_file = log_dir(config.lakehouse.root) / f"{command[0]}.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as output:
         process = subprocess.Popen(

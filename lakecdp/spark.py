@@ -16,7 +16,6 @@ from pyspark.sql import SparkSession
 
 from lakecdp.config import ProjectConfig
 
-
 LOCAL_DRIVER_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=512m"
 
 

@@ -325,4 +325,5 @@ def serve(config: ProjectConfig, host: str | None = None, port: int | None = Non
         access_log=False,
         loop="uvloop",
         http="httptools",
+        ws="none",  # no websocket routes: skip loading a websocket stack at start-up
     )

@@ -25,6 +25,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import reduce
 from typing import Any
 
 from delta.tables import DeltaTable
@@ -188,10 +189,15 @@ def run_identity(
 
     raw, read = raw_observations(spark, config, last.watermarks if incremental and last else None)
     marks = dict(last.watermarks) if last else {}
-    for table, rows in read.items():
-        latest = rows.agg(F.max("_ingested_at")).first()[0]  # type: ignore[index]
-        if latest is not None:
-            marks[table] = latest
+    if read:  # the newest ingestion time of every table read, in one job
+        newest = reduce(
+            DataFrame.unionByName,
+            [
+                rows.agg(F.lit(table).alias("table"), F.max("_ingested_at").alias("latest"))
+                for table, rows in read.items()
+            ],
+        )
+        marks.update({r.table: r.latest for r in newest.collect() if r.latest is not None})
     if raw is None:
         stats["note"] = "no bronze tables yet"
         return result

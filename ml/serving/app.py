@@ -4,6 +4,11 @@ A decision never fails for lack of data: an unknown person, missing features or 
 model give the fallback action with the reason. Only a request that is wrong gets an error: 422
 naming the field (the request model is built from the configuration, so channels, markets and
 identifier types are checked, and listed in the OpenAPI schema).
+
+Ready means able to decide: /health answers 200 only while the online store answers and once the
+champion (if one is registered) is loaded; until then /health and /v1/decide answer 503 with what
+is missing. Start-up stays light (no Feast SDK, MLflow, scikit-learn or pandas on this path:
+ml/serving/online.py, champion.py), so a restarted replica is ready in seconds.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the endpoint's annotation at runtime,
@@ -15,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, HTTPException, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -31,7 +36,7 @@ from ml.serving.caps import CapCounter
 from ml.serving.champion import ChampionHolder
 from ml.serving.decision_log import DecisionLog
 from ml.serving.holdout import assign_arm
-from ml.serving.online import OnlineFeatures, has_transactions
+from ml.serving.online import OnlineFeatures
 from ml.serving.rules import ANY_CHANNEL, CustomerContext, Outcome, choose_action
 
 
@@ -94,6 +99,24 @@ class DecisionService:
 
     def __post_init__(self) -> None:
         self._rules = IdentityRules.from_config(self.config)
+        self._online_seen = False
+
+    def waiting_for(self) -> list[str]:
+        """What keeps the service from deciding right now; empty when it is ready."""
+        waiting = []
+        try:
+            self.online.check()
+            self._online_seen = True
+        except Exception as exc:  # any failure to read means not ready; say which
+            waiting.append(f"online store: {exc}")
+        if not self.champion.ready:
+            waiting.append(self.champion.problem or "champion not loaded")
+        return waiting
+
+    def ready_to_decide(self) -> bool:
+        """Cheap per request: the champion settled and the store read once (later store
+        failures surface as errors of the request that meets them)."""
+        return self.champion.ready and (self._online_seen or not self.waiting_for())
 
     @classmethod
     def from_config(cls, config: ProjectConfig) -> "DecisionService":
@@ -121,14 +144,15 @@ class DecisionService:
         else:
             features = self.online.features(customer_id)
             arm = assign_arm(customer_id, experiment.salt, experiment.holdout_share)
-            if features.get("market") is None and not has_transactions(features):
+            history = self.online.has_transactions(features)
+            if features.get("market") is None and not history:
                 outcome = Outcome(
                     cfg.fallback_action, "content", None, True, ["no online features yet"]
                 )
             else:
                 if model is None:
                     reasons.append("no champion model: rules without a score")
-                elif has_transactions(features):
+                elif history:
                     score = model.score(features)
                     reasons.append(f"score {score:.3f} by model v{model.version} ({model.kind})")
                 else:
@@ -205,6 +229,7 @@ def create_app(config: ProjectConfig, service: DecisionService | None = None) ->
         yield
         state["service"].champion.stop()
         state["service"].log.close()
+        state["service"].online.close()
 
     app = FastAPI(
         title="lakecdp decisions",
@@ -214,16 +239,27 @@ def create_app(config: ProjectConfig, service: DecisionService | None = None) ->
     )
     decide_request = request_models(config)
 
-    @app.post("/v1/decide", response_model=DecideResponse)
+    not_ready: dict[int | str, dict[str, Any]] = {
+        503: {"description": "not ready to decide yet; `waiting_for` says why"}
+    }
+
+    @app.post("/v1/decide", response_model=DecideResponse, responses=not_ready)
     def decide(request: decide_request) -> DecideResponse:  # type: ignore[valid-type]
         started = time.perf_counter()
+        if not state["service"].ready_to_decide():
+            raise HTTPException(503, {"waiting_for": state["service"].waiting_for()})
         response = state["service"].decide(request)
         latency.observe(time.perf_counter() - started)
         decisions.labels(response.action, response.arm or "none", str(response.fallback)).inc()
         return response
 
-    @app.get("/health")
-    def health() -> dict[str, Any]:
+    @app.get("/health", responses=not_ready)
+    def health(response: Response) -> dict[str, Any]:
+        """200 when a decision can be made now, else 503 naming what is missing."""
+        waiting = state["service"].waiting_for()
+        if waiting:
+            response.status_code = 503
+            return {"status": "not_ready", "waiting_for": waiting}
         model = state["service"].champion.current
         return {
             "status": "ok",
@@ -248,4 +284,5 @@ def serve(config: ProjectConfig, host: str | None = None, port: int | None = Non
         port=port or config.decisioning.port,
         log_level="warning",
         access_log=False,
+        ws="none",  # no websocket routes: skip loading a websocket stack at start-up
     )

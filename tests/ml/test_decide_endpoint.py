@@ -1,6 +1,7 @@
 """/v1/decide over real HTTP on loopback, on the decision lake (Feast SQLite online store, the
 MLflow champion): a known customer, an unknown device, an opted-out customer, a capped one and
-a holdout one, invalid requests, the decision log, metrics and a champion swap without restart."""
+a holdout one, invalid requests, the decision log, metrics and a champion swap without restart
+(the swapped-in version is the other model kind, so both portable scorers serve a request)."""
 
 from __future__ import annotations
 
@@ -57,8 +58,11 @@ def endpoint(
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
+    url = f"http://127.0.0.1:{port}"
     wait_for(lambda: server.started, timeout=60)
-    yield f"http://127.0.0.1:{port}", config
+    # ready means able to decide: the champion loads after the socket opens
+    wait_for(lambda: httpx.get(f"{url}/health").status_code == 200, timeout=60)
+    yield url, config
     server.should_exit = True
     thread.join(timeout=30)
 
@@ -157,8 +161,14 @@ def test_invalid_requests_are_422_naming_the_field(endpoint, body, field) -> Non
 
 
 def test_health_metrics_and_openapi(endpoint) -> None:  # type: ignore[no-untyped-def]
-    url, _ = endpoint
-    assert httpx.get(f"{url}/health").json()["status"] == "ok"
+    url, config = endpoint
+    champion = mlflow_client(config).get_model_version_by_alias(
+        config.models.registered_model, CHAMPION
+    )
+    health = httpx.get(f"{url}/health")
+    assert health.status_code == 200
+    assert health.json()["status"] == "ok"
+    assert health.json()["model_version"] == str(champion.version)
     metrics = httpx.get(f"{url}/metrics").text
     assert 'lakecdp_decisions_total{action="cart_recovery",arm="treatment",fallback="False"}' in (
         metrics
@@ -200,6 +210,10 @@ def test_a_new_champion_is_picked_up_without_restart(endpoint) -> None:  # type:
         wait_for(lambda: httpx.get(f"{url}/health").json()["model_version"] == other, timeout=30)
         body = decide(url, customer_id="cus_a", channel="any", market="SG").json()
         assert body["model_version"] == other
+        kind = client.get_model_version(name, other).tags["model_kind"]
+        assert body["reasons"][0].startswith(
+            f"score {body['score']:.3f} by model v{other} ({kind})"
+        )
     finally:
         client.set_registered_model_alias(name, CHAMPION, current)
     time.sleep(0.1)

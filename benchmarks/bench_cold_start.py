@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import signal
 import statistics
 import subprocess
 import tempfile
@@ -35,6 +34,7 @@ from rich.table import Table
 
 from benchmarks.common import REPO, write_results
 from benchmarks.loadgen import free_port
+from lakecdp.servers import stop_server
 
 LAKECDP = REPO / ".venv" / "bin" / "lakecdp"
 POLL_SECONDS = 0.02
@@ -84,12 +84,7 @@ def start_to_ready(
                 time.sleep(POLL_SECONDS)
         raise RuntimeError(f"`lakecdp {' '.join(command)}` not ready in {timeout} s")
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_server(process)
 
 
 def import_breakdown(log: Path, top: int = 12) -> list[dict[str, Any]]:

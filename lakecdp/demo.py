@@ -132,7 +132,13 @@ class _Demo:
         from lakecdp.cli import print_identity_run
         from spark_jobs.identity.job import run_identity
 
-        run = run_identity(self.spark, self.config, full=True)
+        with self.console.status("stitching identities: reading bronze") as status:
+
+            def on_step(name: str, seconds: float) -> None:
+                self.console.print(f"  [dim]{name} ({seconds} s)[/dim]")
+                status.update(f"stitching identities: after {name}")
+
+            run = run_identity(self.spark, self.config, full=True, on_step=on_step)
         print_identity_run(run.mode, run.run_id, run.stats)
         self.results["identity"] = {"run": run.stats}
 

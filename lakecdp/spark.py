@@ -16,8 +16,6 @@ from pyspark.sql import SparkSession
 
 from lakecdp.config import ProjectConfig
 
-LOCAL_DRIVER_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=512m"
-
 
 class MissingJarsError(RuntimeError):
     pass
@@ -62,12 +60,6 @@ def spark_conf(config: ProjectConfig, app_name: str | None = None) -> dict[str, 
         "spark.pyspark.python": python_for_workers(config),
         "spark.pyspark.driver.python": sys.executable,
     }
-    if config.spark.master.startswith("local"):
-        # A local driver JVM lives for one command on a few cores: measured on the demo's
-        # identity run, the C2 JIT compiler thread used 115 s of CPU in a 215 s run (Spark
-        # generates new classes for every query). C1 alone compiles cheaply; its code cache
-        # must be larger than the 48 MB default or compilation stops halfway through.
-        conf["spark.driver.extraJavaOptions"] = LOCAL_DRIVER_JAVA_OPTIONS
     if config.catalog.kind == "hive-postgres":
         conf.update(
             {

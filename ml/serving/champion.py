@@ -158,8 +158,10 @@ class ChampionHolder:
             try:
                 self.refresh()
             except Exception as exc:  # a registry hiccup must not kill the refresher
-                self._problem = f"champion not loaded: {exc}"
-                log.exception("champion refresh failed; keeping the current model")
+                problem = f"champion not loaded: {exc}"
+                if problem != self._problem:  # retries come fast before ready: log changes
+                    log.exception("champion refresh failed; keeping the current model")
+                self._problem = problem
             delay = self._config.decisioning.model_refresh_seconds if self.ready else RETRY_SECONDS
 
     def stop(self) -> None:

@@ -23,6 +23,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import reduce
@@ -96,16 +97,21 @@ class IdentityRunResult:
 class _Timer:
     """Seconds per step, logged as the run goes and kept in the run's stats."""
 
-    def __init__(self, stats: dict[str, Any]) -> None:
+    def __init__(
+        self, stats: dict[str, Any], on_step: Callable[[str, float], None] | None = None
+    ) -> None:
         self.steps: dict[str, float] = {}
         stats["step_seconds"] = self.steps
         self.last = time.monotonic()
+        self.on_step = on_step
 
     def __call__(self, name: str) -> None:
         now = time.monotonic()
         self.steps[name] = round(now - self.last, 1)
         self.last = now
         log.info("identity: %s (%.1f s)", name, self.steps[name])
+        if self.on_step is not None:
+            self.on_step(name, self.steps[name])
 
 
 class _Lake:
@@ -166,8 +172,11 @@ def run_identity(
     *,
     full: bool = False,
     probabilistic: bool | None = None,
+    on_step: Callable[[str, float], None] | None = None,
 ) -> IdentityRunResult:
-    """One identity run; incremental unless `full` or nothing has run before."""
+    """One identity run; incremental unless `full` or nothing has run before.
+
+    `on_step(name, seconds)` follows the run's steps as they finish (progress for a console)."""
     started = _now()
     clock = time.monotonic()
     lake = _Lake(spark, config)
@@ -182,7 +191,7 @@ def run_identity(
     run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     result = IdentityRunResult(run_id, "incremental" if incremental else "full")
     stats = result.stats
-    step = _Timer(stats)
+    step = _Timer(stats, on_step)
     use_probabilistic = (
         config.identity.probabilistic.enabled if probabilistic is None else probabilistic
     )

@@ -198,8 +198,17 @@ def evaluate(
 ) -> dict[str, Any]:
     """Metrics for a node -> label assignment (`labels`: node, label), overall and per kind,
     each on all its records and on the attributable ones (`records`: from `scored_records`)."""
-    labels = labels.select("node", F.col("label").cast("string").alias("label"))
-    predicted = record_labels(observations, labels, rules)
+    return evaluate_many(records, {"labels": labels}, observations, rules)["labels"]
+
+
+def evaluate_many(
+    records: DataFrame,
+    labelings: dict[str, DataFrame],
+    observations: DataFrame,
+    rules: IdentityRules,
+) -> dict[str, dict[str, Any]]:
+    """`evaluate` for several node -> label assignments at once: one pass over the records
+    scores them all (each labeling is a prefix of the scopes)."""
     kinds = {
         "all": F.lit(True),
         "file_records": F.col("source") != "events",
@@ -207,12 +216,18 @@ def evaluate(
     }
     scopes = {**kinds, **{f"{k}_attributable": c & F.col("attributable") for k, c in kinds.items()}}
     in_scopes = F.array(*[F.when(c, F.lit(name)) for name, c in scopes.items()])
-    items = records.join(predicted, ["source", "record_id"], "left").select(
-        F.explode(F.filter(in_scopes, lambda scope: scope.isNotNull())).alias("scope"),
-        "person_id",
-        "label",
-    )
-    metrics = pairwise_metrics(items)
+    items = []
+    for labeling, labels in labelings.items():
+        predicted = record_labels(
+            observations, labels.select("node", F.col("label").cast("string").alias("label")), rules
+        )
+        scoped = records.join(predicted, ["source", "record_id"], "left").select(
+            F.explode(F.filter(in_scopes, lambda scope: scope.isNotNull())).alias("scope"),
+            "person_id",
+            "label",
+        )
+        items.append(scoped.withColumn("scope", F.concat(F.lit(f"{labeling}|"), "scope")))
+    metrics = pairwise_metrics(reduce(DataFrame.unionByName, items))
     nothing = {
         "records": 0,
         "people": 0,
@@ -220,9 +235,14 @@ def evaluate(
         "under_merged_people": 0,
         "unresolved_records": 0,
     }
-    report: dict[str, Any] = {name: metrics.get(name, _metrics(nothing)) for name in scopes}
-    report["identifiers_per_profile"] = size_distribution(labels)
-    return report
+    reports: dict[str, dict[str, Any]] = {}
+    for labeling, labels in labelings.items():
+        report: dict[str, Any] = {
+            name: metrics.get(f"{labeling}|{name}", _metrics(nothing)) for name in scopes
+        }
+        report["identifiers_per_profile"] = size_distribution(labels)
+        reports[labeling] = report
+    return reports
 
 
 def _deterministic_labels(
@@ -290,12 +310,12 @@ def identity_report(
     rules = IdentityRules.from_config(config)
     records = scored_records(spark, config, truth_dir, observations).persist()
     try:
-        labels = id_map.select("node", F.col("customer_id").alias("label"))
-        report["quality"] = evaluate(records, labels, observations, rules)
+        labelings = {"quality": id_map.select("node", F.col("customer_id").alias("label"))}
         if deterministic_baseline:
-            report["quality_deterministic_only"] = evaluate(
-                records, _deterministic_labels(spark, config, rules, id_map), observations, rules
+            labelings["quality_deterministic_only"] = _deterministic_labels(
+                spark, config, rules, id_map
             )
+        report.update(evaluate_many(records, labelings, observations, rules))
     finally:
         records.unpersist()
     return report

@@ -21,7 +21,7 @@ from ml.serving.registry import FallbackRegistry, MlflowRegistry, SqlRegistry, r
 from ml.serving.scorer import PortableModel
 from ml.tracking import CHALLENGER, CHAMPION, mlflow_client
 from spark_jobs.features.transactions import FEATURE_COLUMNS
-from tests.conftest import make_config
+from tests.conftest import free_port, make_config
 
 
 @dataclass
@@ -77,9 +77,11 @@ def test_alias_answers_equal_mlflows(tracked: Tracked) -> None:
 
 def test_missing_aliases_models_and_stores_are_none(tracked: Tracked, tmp_path: Path) -> None:
     assert CHALLENGER not in tracked.client.get_registered_model(tracked.name).aliases
-    for uri in _uris(tracked.config):
-        assert SqlRegistry(uri).alias(tracked.name, CHALLENGER) is None
-        assert SqlRegistry(uri).alias("no_such_model", CHAMPION) is None
+    for registry in [SqlRegistry(u) for u in _uris(tracked.config)] + [
+        MlflowRegistry(tracked.config.mlflow_tracking_uri)
+    ]:
+        assert registry.alias(tracked.name, CHALLENGER) is None
+        assert registry.alias("no_such_model", CHAMPION) is None
     missing = tmp_path / "mlflow" / "mlflow.db"
     assert SqlRegistry(f"sqlite:///{missing}").alias(tracked.name, CHAMPION) is None
     assert not missing.exists()
@@ -99,6 +101,15 @@ def test_a_schema_that_does_not_fit_goes_through_mlflow(tmp_path: Path) -> None:
     registry.client = Answer("unused")
     assert registry.alias("m", CHAMPION) == ("asked mlflow", "m", CHAMPION)
     assert registry.alias("m", CHAMPION) == ("asked mlflow", "m", CHAMPION)  # decided once
+
+
+def test_a_registry_that_does_not_answer_is_not_no_champion(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "2")
+    with pytest.raises(Exception, match=r"127\.0\.0\.1"):
+        MlflowRegistry(f"http://127.0.0.1:{free_port()}").alias("m", CHAMPION)
 
 
 def test_tracking_servers_go_through_mlflow() -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,14 +22,9 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.common import REPO, write_results
+from benchmarks.loadgen import free_port
 
 RUNS = ("fresh lakehouse", "rerun, same lakehouse")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def run_demo(lakehouse: Path, customers: int) -> dict[str, Any]:

@@ -21,18 +21,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-# (module regex, message regex, category): each one read, understood and judged harmless.
+# (module regex, message regex, category): each one seen in a demo run, read and judged harmless.
 KNOWN_WARNINGS: tuple[tuple[str, str, type[Warning]], ...] = (
-    # Feast marks every experimental API (the Spark offline store and source, on-demand
-    # transforms) at each call; the versions are pinned and our tests cover what we use.
-    (r"feast(\..*)?", r".*(is|are) (an )?(experimental|alpha)", RuntimeWarning),
+    # Feast marks its Spark offline store and source "alpha" at every call; the version is
+    # pinned and our tests cover what we use.
     (r"feast(\..*)?", r"The spark (data source|offline store)", RuntimeWarning),
-    # Feast's Spark offline store hands pandas a datetime64 conversion it will change later.
-    (r"feast(\..*)?", r".*is deprecated and will be removed", DeprecationWarning),
-    # MLflow's pydantic models and its pkg_resources import on Python 3.11.
-    (r"mlflow(\..*)?", r".*pkg_resources is deprecated", UserWarning),
-    # pyspark's pandas conversion on an Arrow fallback of an empty frame.
-    (r"pyspark(\..*)?", r".*DataFrame is highly fragmented", Warning),
 )
 
 

@@ -193,22 +193,16 @@ def scored_records(
     ).withColumn("attributable", F.coalesce("attributable", F.lit(False)))
 
 
-def evaluate(
-    records: DataFrame, labels: DataFrame, observations: DataFrame, rules: IdentityRules
-) -> dict[str, Any]:
-    """Metrics for a node -> label assignment (`labels`: node, label), overall and per kind,
-    each on all its records and on the attributable ones (`records`: from `scored_records`)."""
-    return evaluate_many(records, {"labels": labels}, observations, rules)["labels"]
-
-
 def evaluate_many(
     records: DataFrame,
     labelings: dict[str, DataFrame],
     observations: DataFrame,
     rules: IdentityRules,
 ) -> dict[str, dict[str, Any]]:
-    """`evaluate` for several node -> label assignments at once: one pass over the records
-    scores them all (each labeling is a prefix of the scopes)."""
+    """Metrics for each node -> label assignment (`labelings`: name -> node, label), overall and
+    per kind, each on all its records and on the attributable ones (`records`: from
+    `scored_records`). One pass over the records scores them all (each labeling prefixes its
+    scopes)."""
     kinds = {
         "all": F.lit(True),
         "file_records": F.col("source") != "events",

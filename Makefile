@@ -30,8 +30,11 @@ uv:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
 		$(PYTHON) -m pip install --quiet --disable-pip-version-check uv
 
+# Bytecode compiled once at install: with PYTHONDONTWRITEBYTECODE set (as in many containers)
+# every process, Spark's Python workers included, would otherwise compile pandas, pyarrow and
+# pyspark from source again (1.9 s instead of 0.5 s to import them here).
 $(VENV_STAMP): pyproject.toml uv.lock | uv
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
 # Delta and JDBC jars, copied once from Maven Central; Spark runs offline afterwards.

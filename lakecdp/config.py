@@ -281,6 +281,13 @@ class IdentityConfig(_Strict):
         "disagree on: a single-valued trait or a given name typed wrong no longer keeps them "
         "apart (they still need an identifier or a probabilistic match to link)",
     )
+    driver_components_max_edges: int = Field(
+        default=2_000_000,
+        ge=0,
+        description="an identifier graph of at most this many edges gets its connected "
+        "components on the driver (about 16 bytes an edge) instead of in Spark rounds whose fixed "
+        "cost dominates small graphs; 0 = always in Spark",
+    )
     events: EventIdentityConfig = Field(default_factory=EventIdentityConfig)
     probabilistic: ProbabilisticConfig = Field(default_factory=ProbabilisticConfig)
 

@@ -119,12 +119,15 @@ def cluster_graph(
     hubs: DataFrame,
     never_link: DataFrame | None = None,
     traits: DataFrame | None = None,
+    *,
+    driver_max_edges: int = 0,
 ) -> ClusterResult:
     """Profiles for `nodes` (node, id_type) given `edges` (src, dst, kind, probability, records).
 
     `hubs` (node) are left out entirely; `never_link` (a, b) pairs end in different profiles;
     `traits` (node, trait, value) of single-valued traits keep nodes that disagree apart;
     its `GIVEN_NAMES` rows keep apart what only a household-shared identifier joins.
+    Components of a graph of at most `driver_max_edges` edges are found on the driver.
     """
     hub_nodes = hubs.select("node")
     active = nodes.select("node", "id_type").join(hub_nodes, "node", "left_anti")
@@ -139,7 +142,9 @@ def cluster_graph(
         F.max(F.coalesce("probability", F.lit(1.0))).alias("probability"),
         F.sum(F.coalesce("records", F.lit(1))).cast("long").alias("records"),
     )
-    cc = connected_components(support.select("src", "dst"), active.select("node"))
+    cc = connected_components(
+        support.select("src", "dst"), active.select("node"), driver_max_edges=driver_max_edges
+    )
     components = cc.components.join(active, "node").localCheckpoint(eager=True)
 
     limits = rules.limits
@@ -292,7 +297,14 @@ def cluster_graph(
             columns=["node", "cluster", "refused"],
         )
 
-    split = rows.groupBy("component").applyInPandas(_split, SPLIT_SCHEMA)
+    # Splitting is Python work on a few hundred kilobytes: left to adaptive execution, the rows
+    # would be coalesced into one task on one core; a fixed count keeps every core busy.
+    cores = rows.sparkSession.sparkContext.defaultParallelism
+    split = (
+        rows.repartition(cores, "component")
+        .groupBy("component")
+        .applyInPandas(_split, SPLIT_SCHEMA)
+    )
     split = split.localCheckpoint(eager=True)
     assignments = (
         components.join(split.select("node", "cluster"), "node", "left")
@@ -318,6 +330,8 @@ def recluster_touched(
     hubs: DataFrame,
     never_link: DataFrame | None = None,
     traits: DataFrame | None = None,
+    *,
+    driver_max_edges: int = 0,
 ) -> ClusterResult:
     """`cluster_graph(nodes, edges, ...)` when `edges` are the edges `first` was clustered from
     plus `added` (src, dst): only the components of `first` that an added edge touches are
@@ -335,6 +349,7 @@ def recluster_touched(
         hubs,
         never_link,
         traits,
+        driver_max_edges=driver_max_edges,
     )
     assignments = (
         first.assignments.join(scope, "node", "left_anti")

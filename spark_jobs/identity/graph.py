@@ -22,9 +22,9 @@ def co_occurrence_edges(observations: DataFrame, new: DataFrame | None = None) -
     (the observations this run added), only pairs with at least one new side are returned, each
     counted once per record, so adding them to earlier counts gives what a full rebuild counts.
     """
-    left = observations.select(
-        "source", "record_id", F.col("node").alias("a"), F.col("record_ts").alias("ts")
-    ).distinct()
+    left = observations.groupBy("source", "record_id", F.col("node").alias("a")).agg(
+        F.min("record_ts").alias("ts")
+    )
     right = left.select("source", "record_id", F.col("a").alias("b"))
     pairs = left.join(right, ["source", "record_id"]).where(F.col("a") < F.col("b"))
     if new is not None:
@@ -37,7 +37,7 @@ def co_occurrence_edges(observations: DataFrame, new: DataFrame | None = None) -
     return (
         pairs.groupBy(F.col("a").alias("src"), F.col("b").alias("dst"), F.col("source"))
         .agg(
-            F.countDistinct("record_id").alias("records"),
+            F.count("*").alias("records"),  # one pair per record: `left` has a node once
             F.min("ts").alias("first_seen"),
             F.max("ts").alias("last_seen"),
         )
@@ -55,10 +55,13 @@ def co_occurrence_edges(observations: DataFrame, new: DataFrame | None = None) -
 
 
 def identifier_nodes(observations: DataFrame) -> DataFrame:
-    """One row per node: its type, value, sources and first/last seen."""
+    """One row per node: its type, value, sources and first/last seen.
+
+    `observations` hold a (source, record_id, node) once, as silver.identifier_observations
+    does, so counting rows counts records."""
     return observations.groupBy("node", "id_type", "value").agg(
         F.min("record_ts").alias("first_seen"),
         F.max("record_ts").alias("last_seen"),
         F.sort_array(F.collect_set("source")).alias("sources"),
-        F.countDistinct("source", "record_id").alias("records"),
+        F.count("*").alias("records"),
     )

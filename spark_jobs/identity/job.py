@@ -29,6 +29,8 @@ from datetime import UTC, datetime
 from functools import reduce
 from typing import Any
 
+import pandas as pd
+import pyarrow as pa
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -313,13 +315,20 @@ def run_identity(
 
     traits = single_valued_traits(spark, config, rules, lake.read(OBSERVATIONS))
     step("person traits")
+    on_driver = config.identity.driver_components_max_edges
 
     def recluster(scope: DataFrame, hubs: DataFrame, *, deterministic: bool) -> ClusterResult:
         edges = edges_within(lake.read(EDGES), scope)
         if deterministic:
             edges = edges.where(F.col("kind") == DETERMINISTIC)
         return cluster_graph(
-            identifiers.join(scope, "node", "left_semi"), edges, rules, hubs, never, traits
+            identifiers.join(scope, "node", "left_semi"),
+            edges,
+            rules,
+            hubs,
+            never,
+            traits,
+            driver_max_edges=on_driver,
         )
 
     hubs = _hubs(lake, rules, identifiers, scope, incremental)
@@ -352,7 +361,15 @@ def run_identity(
         # A full run: only the deterministic components a probabilistic edge touches can change
         # (without any, the deterministic profiles are the result).
         cluster = recluster_touched(
-            cluster, identifiers, lake.read(EDGES), prob_edges, rules, hubs, never, traits
+            cluster,
+            identifiers,
+            lake.read(EDGES),
+            prob_edges,
+            rules,
+            hubs,
+            never,
+            traits,
+            driver_max_edges=on_driver,
         )
 
     # -- stable ids and writes ------------------------------------------------------------------
@@ -616,27 +633,35 @@ def _probabilistic_edges(
     stats["probabilistic"] = {**match.stats, "person_records": len(records)}
     if match.pairs.empty:
         return None
-    anchor_of = dict(zip(records["record_key"], records["anchor"], strict=True))
-    at = _now()
-    rows = {}
-    for left, right, p in zip(
-        match.pairs["record_key_l"],
-        match.pairs["record_key_r"],
-        match.pairs["match_probability"],
-        strict=True,
-    ):
-        a, b = int(anchor_of[left]), int(anchor_of[right])
-        if a == b:
-            continue
-        key = (min(a, b), max(a, b))
-        rows[key] = max(rows.get(key, 0.0), float(p))
-    stats["probabilistic"]["edges"] = len(rows)
-    if not rows:
+    anchor_of = records.set_index("record_key")["anchor"].astype("int64")
+    ends = pd.DataFrame(
+        {
+            "a": anchor_of.reindex(match.pairs["record_key_l"]).to_numpy(),
+            "b": anchor_of.reindex(match.pairs["record_key_r"]).to_numpy(),
+            "probability": match.pairs["match_probability"].astype("float64").to_numpy(),
+        }
+    )
+    ends = ends[ends["a"] != ends["b"]]
+    # One edge per anchor pair, stored src < dst, with its best match's probability.
+    best = (
+        ends.assign(src=ends[["a", "b"]].min(axis=1), dst=ends[["a", "b"]].max(axis=1))
+        .groupby(["src", "dst"], as_index=False)["probability"]
+        .max()
+    )
+    stats["probabilistic"]["edges"] = len(best)
+    if best.empty:
         return None
-    return spark.createDataFrame(
-        [(a, b, PROBABILISTIC, PROBABILISTIC, p, 1, at, at) for (a, b), p in rows.items()],
-        "src long, dst long, rule string, kind string, probability double, records long, "
-        "first_seen timestamp, last_seen timestamp",
+    at = _now()
+    found = spark.createDataFrame(pa.Table.from_pandas(best, preserve_index=False))
+    return found.select(
+        F.col("src").cast("long"),
+        F.col("dst").cast("long"),
+        F.lit(PROBABILISTIC).alias("rule"),
+        F.lit(PROBABILISTIC).alias("kind"),
+        F.col("probability").cast("double"),
+        F.lit(1).cast("long").alias("records"),
+        F.lit(at).cast("timestamp").alias("first_seen"),
+        F.lit(at).cast("timestamp").alias("last_seen"),
     )
 
 

@@ -136,19 +136,33 @@ def raw_observations(
     return out, read
 
 
+MEMO_LIMIT = 500_000  # normal forms a task keeps (a few hundred bytes each)
+
+
 def normalize_observations(
     observations: DataFrame, rules: IdentityRules, regions: dict[str, str]
 ) -> DataFrame:
-    """Add `value` (normal form) and `reason` (why there is none), via the shared normalizers."""
+    """Add `value` (normal form) and `reason` (why there is none), via the shared normalizers.
+
+    The same identifier recurs in most of a customer's records (every event carries the
+    anonymous and user id), so each task normalizes a (type, value, market) once: the memo
+    lives as long as the task's copy of the function, and is bounded."""
+    memo: dict[tuple[object, object, object], tuple[str | None, str | None]] = {}
 
     @F.pandas_udf(NORMALIZED)  # type: ignore[call-overload]
     def _normalize(id_type: pd.Series, raw: pd.Series, market: pd.Series) -> pd.DataFrame:
+        if len(memo) > MEMO_LIMIT:
+            memo.clear()
         values: list[str | None] = []
         reasons: list[str | None] = []
-        for t, r, m in zip(id_type, raw, market, strict=True):
-            result = rules.normalize(t, r, regions.get(m) if isinstance(m, str) else None)
-            values.append(result.value)
-            reasons.append(result.reason)
+        for key in zip(id_type, raw, market, strict=True):
+            known = memo.get(key)
+            if known is None:
+                t, r, m = key
+                result = rules.normalize(t, r, regions.get(m) if isinstance(m, str) else None)
+                known = memo[key] = (result.value, result.reason)
+            values.append(known[0])
+            reasons.append(known[1])
         return pd.DataFrame({"value": values, "reason": reasons})
 
     normalized = _normalize(F.col("id_type"), F.col("raw_value"), F.col("market"))

@@ -261,7 +261,14 @@ def _deterministic_labels(
     edges = table("silver", "identity_edges").where(F.col("kind") == DETERMINISTIC)
     hubs = detect_hubs(identifiers, edges, rules).localCheckpoint(eager=True)
     traits = single_valued_traits(spark, config, rules, observations)
-    result = cluster_graph(identifiers, edges, rules, hubs, traits=traits)
+    result = cluster_graph(
+        identifiers,
+        edges,
+        rules,
+        hubs,
+        traits=traits,
+        driver_max_edges=config.identity.driver_components_max_edges,
+    )
     return result.assignments.select("node", F.col("cluster").alias("label"))
 
 

@@ -145,7 +145,8 @@ def resolve_records(
     summary.hubs = hubs.count()
     record_nodes = valid.where(F.col("id_type") == RECORD_TYPE).select("record_id", "node")
     traits = _traits(config, rules, base, record_nodes, person)
-    cluster = cluster_graph(nodes, edges, rules, hubs, traits=traits)
+    on_driver = config.identity.driver_components_max_edges
+    cluster = cluster_graph(nodes, edges, rules, hubs, traits=traits, driver_max_edges=on_driver)
 
     if probabilistic and person:
         prob_edges = _probabilistic_edges(
@@ -154,7 +155,14 @@ def resolve_records(
         if prob_edges is not None:
             edges = edges.unionByName(prob_edges)
             cluster = recluster_touched(
-                cluster, nodes, edges, prob_edges, rules, hubs, traits=traits
+                cluster,
+                nodes,
+                edges,
+                prob_edges,
+                rules,
+                hubs,
+                traits=traits,
+                driver_max_edges=on_driver,
             )
     summary.limit_splits = cluster.splits.count()
     result = (

@@ -14,10 +14,14 @@ from tests.spark_jobs.identity.union_find import union_find_components
 pytestmark = pytest.mark.spark
 
 
-def spark_components(spark, edges, nodes=()) -> dict[int, int]:  # type: ignore[no-untyped-def]
+def spark_components(  # type: ignore[no-untyped-def]
+    spark, edges, nodes=(), *, on_driver: bool = False
+) -> dict[int, int]:
     edge_df = spark.createDataFrame(list(edges) or [], "src long, dst long")
     node_df = spark.createDataFrame([(n,) for n in nodes], "node long") if nodes else None
-    result = connected_components(edge_df, node_df)
+    result = connected_components(edge_df, node_df, driver_max_edges=10_000 if on_driver else 0)
+    # Rounds run in Spark unless the graph was labelled on the driver (or has no edge).
+    assert (result.rounds > 0) == (not on_driver and any(a != b for a, b in edges))
     return {r.node: r.component for r in result.components.collect()}
 
 
@@ -30,6 +34,8 @@ def test_long_chain_giant_star_and_isolated_nodes(spark) -> None:
     got = spark_components(spark, edges, nodes=[42, 5])
     assert got == union_find_components(edges, nodes=[42, 5])
     assert got[1079] == 200 and got[9] == 5 and got[42] == 42
+    # A small graph labelled on the driver gets the same labels (smallest node per component).
+    assert spark_components(spark, edges, nodes=[42, 5], on_driver=True) == got
 
 
 @settings(
@@ -48,3 +54,4 @@ def test_partition_matches_union_find_and_ignores_input_order(
     expected = {n: c for n, c in expected.items() if any(n in e for e in edges if e[0] != e[1])}
     assert spark_components(spark, edges) == expected
     assert spark_components(spark, shuffled) == expected
+    assert spark_components(spark, shuffled, on_driver=True) == expected

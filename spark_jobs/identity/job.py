@@ -431,6 +431,9 @@ def run_identity(
     stats["limit_splits"] = sum(1 for e in exclusions if e[5] == "limit_split")
     stats["cc_rounds"] = cluster.rounds
     stats["scope_identifiers"] = scope.count()
+    if not incremental:  # the tables hold exactly what this run wrote: no need to read them back
+        stats["identifiers"] = stats["scope_identifiers"]
+        stats["customers"] = ids.id_map.select("customer_id").distinct().count()
     step("write id map, registry, history")
     _finish(lake, result, started, marks, clock, exclusions)
     return result
@@ -462,8 +465,9 @@ def _finish(
 ) -> None:
     if exclusions:
         lake.append(lake.spark.createDataFrame(exclusions, EXCLUSION_SCHEMA), EXCLUSIONS)
-    result.stats["identifiers"] = lake.read(IDENTIFIERS).count()
-    result.stats["customers"] = lake.read(ID_MAP).select("customer_id").distinct().count()
+    if "identifiers" not in result.stats:
+        result.stats["identifiers"] = lake.read(IDENTIFIERS).count()
+        result.stats["customers"] = lake.read(ID_MAP).select("customer_id").distinct().count()
     result.stats["seconds"] = round(time.monotonic() - clock, 1)
     row = (
         result.run_id,
@@ -500,17 +504,16 @@ def _hubs(
     Only deterministic edges count: whether an identifier is a hub does not depend on what
     probabilistic matching found, so it is the same in every run mode."""
     edges = lake.read(EDGES).where(F.col("kind") == DETERMINISTIC)
+    nodes = identifiers.select("node", "id_type", "value")
+    if not incremental:  # the scope is every identifier: every edge counts
+        return detect_hubs(nodes, edges.select("src", "dst"), rules).localCheckpoint(eager=True)
     incident = (
         edges.join(scope.withColumnRenamed("node", "src"), "src", "left_semi")
         .unionByName(edges.join(scope.withColumnRenamed("node", "dst"), "dst", "left_semi"))
         .select("src", "dst")
         .distinct()
     )
-    found = detect_hubs(identifiers.select("node", "id_type", "value"), incident, rules).join(
-        scope, "node", "left_semi"
-    )
-    if not incremental:
-        return found.localCheckpoint(eager=True)
+    found = detect_hubs(nodes, incident, rules).join(scope, "node", "left_semi")
     earlier = identifiers.where(F.col("status") == "hub").select(
         "node",
         "id_type",

@@ -106,13 +106,18 @@ def collapse_person_records(
         "left",
     )
     # Sorted: the matcher's output depends on nothing but its input, in any run mode.
-    out = labelled.select(
-        "record_key",
-        "anchor",
-        "cluster",
-        F.col("anchor").cast("string").alias("known_match"),
-        *traits,
-    ).toPandas()
+    # Through Arrow: columnar, several times faster than toPandas' row-by-row conversion.
+    out = (
+        labelled.select(
+            "record_key",
+            "anchor",
+            "cluster",
+            F.col("anchor").cast("string").alias("known_match"),
+            *traits,
+        )
+        .toArrow()
+        .to_pandas()
+    )
     return out.sort_values("record_key", ignore_index=True)
 
 

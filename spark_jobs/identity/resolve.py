@@ -238,7 +238,8 @@ def _probabilistic_edges(
             *PERSON_FIELDS,
             "phone",
         )
-        .toPandas()
+        .toArrow()
+        .to_pandas()
     )
     if len(frame) < 3:
         return None

@@ -39,6 +39,20 @@ def manifest(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return json.loads((target / "manifest.json").read_text())
 
 
+def test_dbt_parse_runs_alone_on_the_project_defaults(tmp_path: Path) -> None:
+    """A dbt user's first command, without `lakecdp dbt` passing the configuration as vars."""
+    from dbt.cli.main import dbtRunner
+
+    result = dbtRunner().invoke(
+        [
+            *("parse", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR)),
+            *("--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path)),
+        ]
+    )
+    assert result.success, result.exception
+    assert (tmp_path / "target" / "manifest.json").exists()
+
+
 def test_every_model_is_described_and_tested_on_its_grain(manifest: dict) -> None:
     models = {k: n for k, n in manifest["nodes"].items() if n["resource_type"] == "model"}
     assert len(models) >= 20
@@ -96,3 +110,22 @@ def test_sql_lints_clean_with_the_sparksql_dialect() -> None:
     ]
     assert len(files) >= 20
     assert problems == []
+
+
+def test_customer_snapshot_records_every_consent_and_trait_change(
+    manifest: dict, tmp_path: Path
+) -> None:
+    """The snapshot once checked 6 of the 12 consent columns, so SMS, push and WhatsApp
+    consent changes left no history: its check columns must cover the configured grid."""
+    config = make_config(tmp_path / "lakehouse")
+    snapshot = next(n for n in manifest["nodes"].values() if n["name"] == "dim_customers_snapshot")
+    checked = set(snapshot["config"]["check_cols"])
+    consent = {
+        f"consent_{purpose}_{channel}"
+        for purpose in config.consent.purposes
+        for channel in config.consent.channels
+    }
+    assert len(consent) == len(config.consent.purposes) * len(config.consent.channels) >= 12
+    traits = set(dbt_vars(config)["profile_traits"])
+    assert consent | traits | {f"{t}_source" for t in traits} | {"market"} <= checked
+    assert snapshot["config"]["strategy"] == "check"

@@ -51,9 +51,9 @@ def main() -> None:
     os.environ["LAKECDP_LAKEHOUSE_ROOT"] = str(lakehouse.resolve())
     reuse = args.reuse or args.lakehouse is not None
     from expectations.gates import run_gate
+    from lakecdp.cli.demo import run_demo
     from lakecdp.config import load_config
     from lakecdp.dbt_runner import run_dbt
-    from lakecdp.demo import run_demo
     from lakecdp.spark import get_spark
 
     config = load_config(REPO / "lakecdp.yaml")

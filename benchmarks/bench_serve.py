@@ -58,7 +58,7 @@ def prepare(lakehouse: Path, customers: int) -> None:
     """The demo's lakehouse, unless one with a materialized online store is there already."""
     if (lakehouse / "feast" / "registry.db").exists():
         return
-    from lakecdp.demo import run_demo
+    from lakecdp.cli.demo import run_demo
 
     started = time.monotonic()
     run_demo(_config(lakehouse, "sqlite"), customers=customers, seed=7, console=Console(quiet=True))

@@ -15,8 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 from rich.console import Console
 
+from lakecdp.cli.demo import run_demo
 from lakecdp.contracts.events import Rejection, validate_message
-from lakecdp.demo import run_demo
 from tests.conftest import forget_tables, free_port, make_config
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]

@@ -1,4 +1,5 @@
-"""`make demo`: the platform end to end on embedded defaults, on a small synthetic world.
+"""`lakecdp demo` (`make demo`): the platform end to end on embedded defaults, on a small
+synthetic world.
 
 generate -> collector (real HTTP on loopback) -> batch ingestion -> micro-batch (available now)
 -> identity stitching -> quality report against the generator's ground truth -> dbt build of
@@ -7,24 +8,54 @@ promoted propensity model (MLflow), the decision endpoint and five decisions; a 
 after each stage stops the demo if a check fails.
 
 Each step is timed; a failed step is named with the log file that holds its detail, and the
-steps after it do not run (`lakecdp.pipeline.run_stages`).
+steps after it do not run (`lakecdp.pipeline.run_stages`). Servers, Spark and the layers are
+imported inside the steps, so `lakecdp --help` loads none of them.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 from rich.table import Table
 
+from lakecdp.cli._app import _config
+from lakecdp.cli.paths import default_world_dir
+from lakecdp.cli.render import console as cli_console
+from lakecdp.cli.render import print_identity_report, print_identity_run
 from lakecdp.config import ProjectConfig
 from lakecdp.pipeline import run_stages
-from lakecdp.servers import start_collector, stop_server
+
+app = typer.Typer()
+
+
+@app.command()
+def demo(
+    customers: Annotated[int, typer.Option(min=100)] = 5000,
+    seed: Annotated[int, typer.Option()] = 7,
+) -> None:
+    """End to end on embedded defaults: every layer on a synthetic world, with a step table."""
+    from lakecdp import run_log
+    from lakecdp.pipeline import StepFailed
+
+    cfg = _config()
+    try:
+        run_demo(cfg, customers=customers, seed=seed, console=cli_console)
+    except StepFailed as failed:
+        logging.getLogger("lakecdp.demo").error("step %r failed", failed.step, exc_info=failed)
+        cli_console.print(
+            f"[red]✗ step '{failed.step}' failed:[/red] {failed.error}\n"
+            f"  finished: {', '.join(failed.completed) or 'none'}\n"
+            f"  full log: {run_log.current().describe()}"
+        )
+        raise typer.Exit(1) from None
 
 
 class _Demo:
@@ -33,7 +64,7 @@ class _Demo:
     def __init__(self, config: ProjectConfig, console: Console, customers: int, seed: int):
         self.config, self.console = config, console
         self.customers, self.seed = customers, seed
-        self.world = Path(config.lakehouse.root) / "world"
+        self.world = default_world_dir(config)
         self.timings: dict[str, float] = {}
         self.results: dict[str, Any] = {}
         self.spark: Any = None
@@ -65,6 +96,7 @@ class _Demo:
     def send_events(self) -> None:
         from lakecdp.collector.sender import send_files
         from lakecdp.progress import progress_bar
+        from lakecdp.servers import start_collector, stop_server
 
         config, port = self.config, self.config.collector.port
         started = time.monotonic()
@@ -129,7 +161,6 @@ class _Demo:
 
     # -- identity -------------------------------------------------------------------------------
     def identity(self) -> None:
-        from lakecdp.cli import print_identity_run
         from spark_jobs.identity.job import run_identity
 
         with self.console.status("stitching identities: reading bronze") as status:
@@ -143,7 +174,6 @@ class _Demo:
         self.results["identity"] = {"run": run.stats}
 
     def identity_report(self) -> None:
-        from lakecdp.cli import print_identity_report
         from spark_jobs.identity.quality import identity_report
 
         report = identity_report(self.spark, self.config, self.world / "ground_truth")
@@ -206,7 +236,7 @@ class _Demo:
             ("quality gate: identity", self.gate("identity")),
         ]
         if profiles:
-            from lakecdp.decision_demo import DecisioningDemo
+            from lakecdp.cli.decision_demo import DecisioningDemo
 
             decisioning = DecisioningDemo(self)
             steps += [

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import httpx
 from pyspark.sql import SparkSession
@@ -13,11 +13,20 @@ from pyspark.sql import functions as F
 from rich.console import Console
 from rich.table import Table
 
+from lakecdp.cli.render import print_training
 from lakecdp.config import ProjectConfig
 from ml.serving.holdout import assign_arm
 
-if TYPE_CHECKING:
-    from lakecdp.demo import _Demo
+
+class _DemoRun(Protocol):
+    """What these steps use of the demo run (`demo._Demo`), named here so the modules do not
+    import each other both ways."""
+
+    config: ProjectConfig
+    console: Console
+    spark: Any
+    timings: dict[str, float]
+    results: dict[str, Any]
 
 
 def _arm(config: ProjectConfig, customer_id: str) -> str:
@@ -125,7 +134,7 @@ def show_decisions(
 class DecisioningDemo:
     """The demo's decisioning steps; each fills `demo.results["decisioning"]`."""
 
-    def __init__(self, demo: _Demo) -> None:
+    def __init__(self, demo: _DemoRun) -> None:
         self.demo = demo
         self.out: dict[str, Any] = {}
         demo.results["decisioning"] = self.out
@@ -146,7 +155,6 @@ class DecisioningDemo:
         self.out["features"] = {"as_of": built.as_of.isoformat(), "rows": built.rows}
 
     def train(self) -> None:
-        from lakecdp.cli import print_training
         from ml.train import describe, train_from_lakehouse
 
         training = train_from_lakehouse(self.demo.spark, self.demo.config, "latest")

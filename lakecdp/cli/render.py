@@ -1,0 +1,189 @@
+"""Console renderers shared by the commands and the demo.
+
+They live apart from the command modules so that the demo prints what the commands print
+without importing a command (which is what made `cli -> demo -> cli` a cycle).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from expectations.gates import GateResult
+    from lakecdp.generate import WorldSummary
+    from ml.measure import Lift
+    from ml.train import TrainingResult
+
+console = Console()
+
+
+def print_world(summary: WorldSummary, seed: int, target: Path) -> None:
+    table = Table(title=f"world of {summary.customers:,} customers (seed {seed})")
+    table.add_column("what")
+    table.add_column("rows", justify="right")
+    table.add_row("events (lines)", f"{summary.events:,}")
+    for name, rows in summary.rows.items():
+        table.add_row(f"source {name}", f"{rows:,}")
+    for kind, count in sorted(summary.noise.items()):
+        table.add_row(f"noise: {kind}", f"{count:,}")
+    console.print(table)
+    console.print(f"events and ground truth in {target}; summary in {summary.paths['summary']}")
+
+
+def print_lift(lift: Lift, experiment: str, window_days: int) -> None:
+    low, high = lift.interval
+    table = Table(title=f"{experiment}: orders within {window_days} days of the first decision")
+    for col in ("arm", "customers", "converted", "rate"):
+        table.add_column(col, justify="left" if col == "arm" else "right")
+    table.add_row(
+        "treatment",
+        f"{lift.treatment_customers:,}",
+        f"{lift.treatment_conversions:,}",
+        f"{lift.treatment_rate:.2%}",
+    )
+    table.add_row(
+        "holdout",
+        f"{lift.holdout_customers:,}",
+        f"{lift.holdout_conversions:,}",
+        f"{lift.holdout_rate:.2%}",
+    )
+    console.print(table)
+    console.print(
+        f"lift {lift.difference:+.2%} (95% CI {low:+.2%} to {high:+.2%}), "
+        f"relative {lift.relative_lift:+.1%}"
+    )
+
+
+def print_identity_run(mode: str, run_id: str, stats: dict) -> None:  # type: ignore[type-arg]
+    table = Table(title=f"identity run {run_id} ({mode})")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for key in (
+        "observations_read",
+        "new_observations",
+        "new_edges",
+        "scope_identifiers",
+        "identifiers",
+        "customers",
+        "hubs",
+        "limit_splits",
+        "cc_rounds",
+        "seconds",
+    ):
+        if key in stats:
+            table.add_row(
+                key.replace("_", " "),
+                f"{stats[key]:,}" if isinstance(stats[key], int) else str(stats[key]),
+            )
+    for action, count in sorted(stats.get("changes", {}).items()):
+        table.add_row(f"profiles {action}d", f"{count:,}")
+    for reason, count in sorted(stats.get("invalid_by_reason", {}).items()):
+        table.add_row(f"excluded {reason}", f"{count:,}")
+    prob = stats.get("probabilistic")
+    if prob:
+        table.add_row("probabilistic edges", f"{prob.get('edges', 0):,}")
+    if "note" in stats:
+        table.add_row("note", stats["note"])
+    console.print(table)
+
+
+def print_identity_report(report: dict) -> None:  # type: ignore[type-arg]
+    console.print(
+        f"{report['identifiers']:,} identifiers in {report['profiles']:,} profiles; "
+        f"guardrails: {report['guardrails']}; history: {report['merge_history']}"
+    )
+    for name in ("quality", "quality_deterministic_only"):
+        if name not in report:
+            continue
+        table = Table(title=name.replace("_", " "))
+        for col in (
+            "records",
+            "people",
+            "profiles",
+            "precision",
+            "recall",
+            "f1",
+            "over-merged people",
+            "under-merged people",
+        ):
+            table.add_column(col, justify="right")
+        table.add_column("scope")
+        for scope, m in report[name].items():
+            if scope == "identifiers_per_profile":
+                continue
+            table.add_row(
+                f"{m['records']:,}",
+                f"{m['people']:,}",
+                f"{m['profiles']:,}",
+                f"{m['precision']:.4f}",
+                f"{m['recall']:.4f}",
+                f"{m['f1']:.4f}",
+                f"{m['over_merged_people']:,}",
+                f"{m['under_merged_people']:,}",
+                scope,
+            )
+        console.print(table)
+        console.print(f"identifiers per profile: {report[name]['identifiers_per_profile']}")
+
+
+def print_training(result: TrainingResult) -> None:
+    table = Table(title=f"purchase propensity, {result.rows:,} training rows")
+    for col in ("version", "model", "AUC", "PR-AUC", "Brier", "ECE"):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    for v in result.versions:
+        m = v.metrics
+        table.add_row(
+            v.version,
+            v.kind,
+            f"{m['auc']:.4f}",
+            f"{m['pr_auc']:.4f}",
+            f"{m['brier']:.4f}",
+            f"{m['ece']:.4f}",
+        )
+    console.print(table)
+    if result.promotion:
+        p = result.promotion
+        verdict = "[green]promoted to champion[/]" if p.promoted else "[yellow]not promoted[/]"
+        console.print(f"challenger v{p.challenger_version}: {verdict} ({p.reason})")
+
+
+def print_backtest(report: dict[str, Any], cutoff: str, horizon_days: int, folds: int) -> None:
+    stats = report["input"]
+    console.print(
+        f"{stats['rows']:,} rows; dropped: {stats['missing_customer']:,} without customer, "
+        f"{stats['unparsable_time']:,} with an unparsable time; {report['customers']:,} "
+        f"customers bought before {cutoff}, {report['repeat_rate']:.1%} again within "
+        f"{horizon_days} days"
+    )
+    table = Table(title=f"backtest, {folds}-fold on held-out customers")
+    for col in ("method", "AUC", "PR-AUC", "Brier", "ECE"):
+        table.add_column(col, justify="left" if col == "method" else "right")
+    for method, m in report["methods"].items():
+        table.add_row(
+            method, f"{m['auc']:.4f}", f"{m['pr_auc']:.4f}", f"{m['brier']:.4f}", f"{m['ece']:.4f}"
+        )
+    console.print(table)
+    console.print(
+        f"best model {report['best_model']}: AUC {report['best_model_auc_minus_bg_nbd']:+.4f} "
+        "against BG/NBD"
+    )
+
+
+def print_gate(result: GateResult) -> None:
+    """One row per table: expectations met, and the rules that failed."""
+    status = "passed" if result.success else "FAILED"
+    table = Table(title=f"quality gate {result.stage}: {status} in {result.seconds:.1f}s")
+    table.add_column("table")
+    table.add_column("met", justify="right")
+    table.add_column("failed")
+    for name, (met, total) in result.by_table().items():
+        failed = sorted({o.rule for o in result.failures if o.table == name})
+        table.add_row(name, f"{met}/{total}", ", ".join(failed))
+    for note in result.skipped:
+        table.add_row(note, "-", "skipped")
+    console.print(table)
+    console.print(f"data docs: {result.data_docs}", markup=False, soft_wrap=True)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Annotated, Any, get_args, get_origin
 
 import pytest
 import yaml
+from pydantic import BaseModel
 
-from lakecdp.config import ConfigError, load_config
+from lakecdp.config import ConfigError, LakehouseConfig, LocalPath, ProjectConfig, load_config
 from tests.conftest import CONFIG_FILE
 
 
@@ -171,3 +174,128 @@ def test_online_store_and_tracking_follow_the_environment(tmp_path: Path) -> Non
     assert config.mlflow_tracking_uri == "http://mlflow.internal:5000"
     assert config.features_root == f"{tmp_path}/feast"
     assert config.decision_log_dir == f"{tmp_path}/landing/decisions"
+
+
+# -- path fields, found by their type -------------------------------------------------------------
+# Relative paths used to be resolved from a hand-kept list of keys, so a new path field silently
+# stayed relative to the working directory. These tests find the fields by their type instead.
+
+_LOCAL_PATH_MARKER = get_args(LocalPath)[1]
+KNOWN_PATH_FIELDS = {
+    "lakehouse.root",
+    "lakehouse.landing",
+    "spark.jars_dir",
+    "quality.root",
+    "profiles.dbt_project_dir",
+    "features.root",
+    "models.artifact_root",
+    "decisioning.log_dir",
+}
+
+
+def _path_fields_in(annotation: Any, metadata: list[Any], dotted: str) -> Iterator[str]:
+    if annotation == LocalPath or _LOCAL_PATH_MARKER in metadata:
+        yield dotted
+    elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield from path_fields(annotation, f"{dotted}.")
+    elif get_origin(annotation) in (dict, list):
+        # Every key or item of a mapping or list of sections: "*" in the dotted name.
+        yield from _path_fields_in(get_args(annotation)[-1], [], f"{dotted}.*")
+    elif get_origin(annotation) is Annotated:
+        yield from _path_fields_in(get_args(annotation)[0], [], dotted)
+    else:  # unions (X | None, str | MarketColumn)
+        for arg in get_args(annotation):
+            yield from _path_fields_in(arg, [], dotted)
+
+
+def path_fields(model: type[BaseModel], prefix: str = "") -> Iterator[str]:
+    """Dotted names of every LocalPath field under model, `*` for each key of a mapping."""
+    for name, field in model.model_fields.items():
+        yield from _path_fields_in(field.annotation, field.metadata, f"{prefix}{name}")
+
+
+PATH_FIELDS = sorted(set(path_fields(ProjectConfig)))
+
+
+def set_every(data: Any, dotted: str, value: str) -> int:
+    """Set dotted (with `*` wildcards over existing keys) in data; how many places were set."""
+    head, _, rest = dotted.partition(".")
+    if head == "*":
+        items = data.values() if isinstance(data, dict) else data
+        return sum(set_every(item, rest, value) for item in items)
+    if not rest:
+        data[head] = value
+        return 1
+    return set_every(data.setdefault(head, {}), rest, value)
+
+
+def get_every(obj: Any, dotted: str) -> list[Any]:
+    head, _, rest = dotted.partition(".")
+    if head == "*":
+        items = obj.values() if isinstance(obj, dict) else obj
+        return [v for item in items for v in get_every(item, rest)]
+    value = getattr(obj, head)
+    return get_every(value, rest) if rest else [value]
+
+
+def test_path_fields_are_found_by_type() -> None:
+    assert set(PATH_FIELDS) >= KNOWN_PATH_FIELDS
+    # A source's path is under the landing root, not the file's folder: not a LocalPath.
+    assert "sources.*.path" not in PATH_FIELDS
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("rel/dir", "{config_dir}/rel/dir"),
+        ("./rel/../other", "{config_dir}/other"),
+        ("/abs/dir", "/abs/dir"),
+        ("s3a://bucket/cdp", "s3a://bucket/cdp"),
+    ],
+)
+@pytest.mark.parametrize("field", PATH_FIELDS)
+def test_every_path_field_is_relative_to_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, field: str, value: str, expected: str
+) -> None:
+    config_dir = tmp_path / "project"
+    config_dir.mkdir()
+    monkeypatch.chdir(tmp_path)  # the working directory is not the file's folder
+    data = base()
+    assert set_every(data, field, value) >= 1, f"{field}: lakecdp.yaml has no entry to set"
+    config = load_config(write(config_dir, data), environ={})
+    assert set(get_every(config, field)) == {expected.format(config_dir=config_dir.resolve())}
+
+
+@pytest.mark.parametrize("field", PATH_FIELDS)
+def test_path_fields_built_in_code_stay_as_given(field: str) -> None:
+    data = base()
+    set_every(data, field, "rel/dir")
+    config = ProjectConfig.model_validate(data)
+    assert set(get_every(config, field)) == {"rel/dir"}
+
+
+def test_path_field_of_a_section_built_in_code_stays_as_given() -> None:
+    assert LakehouseConfig(root="rel/dir").root == "rel/dir"
+
+
+def test_relative_paths_from_the_environment_are_relative_to_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config_dir = tmp_path / "project"
+    config_dir.mkdir()
+    monkeypatch.chdir(tmp_path)
+    config = load_config(
+        write(config_dir, base()),
+        environ={
+            "LAKECDP_LAKEHOUSE_ROOT": "rel/dir",
+            "LAKECDP_JARS_DIR": "/opt/jars",
+            "LAKECDP__QUALITY__ROOT": "rel/quality",
+            "LAKECDP__FEATURES__ROOT": "s3a://bucket/feast",
+        },
+    )
+    here = config_dir.resolve()
+    assert config.lakehouse.root == f"{here}/rel/dir"
+    assert config.table_path("gold", "dim_customers") == f"{here}/rel/dir/tables/gold/dim_customers"
+    assert config.spark.jars_dir == "/opt/jars"
+    assert config.quality.root == f"{here}/rel/quality"
+    assert config.features_root == "s3a://bucket/feast"

@@ -52,18 +52,3 @@
         '{{ value }}'{{ ", " if not loop.last }}
     {%- endfor -%}
 {%- endmacro %}
-
-{% macro customer_history_columns() -%}
-    {#- What dim_customers_snapshot records a change of: the market, every profile trait and
-        the source it survived from, and consent for every configured purpose and channel. -#}
-    {%- set columns = ['market'] -%}
-    {%- for trait in var('profile_traits') -%}
-        {%- do columns.extend([trait, trait ~ '_source']) -%}
-    {%- endfor -%}
-    {%- for purpose in var('consent_purposes') -%}
-        {%- for channel in var('consent_channels') -%}
-            {%- do columns.append('consent_' ~ purpose ~ '_' ~ channel) -%}
-        {%- endfor -%}
-    {%- endfor -%}
-    {{ return(columns) }}
-{%- endmacro %}

@@ -110,22 +110,3 @@ def test_sql_lints_clean_with_the_sparksql_dialect() -> None:
     ]
     assert len(files) >= 20
     assert problems == []
-
-
-def test_customer_snapshot_records_every_consent_and_trait_change(
-    manifest: dict, tmp_path: Path
-) -> None:
-    """The snapshot once checked 6 of the 12 consent columns, so SMS, push and WhatsApp
-    consent changes left no history: its check columns must cover the configured grid."""
-    config = make_config(tmp_path / "lakehouse")
-    snapshot = next(n for n in manifest["nodes"].values() if n["name"] == "dim_customers_snapshot")
-    checked = set(snapshot["config"]["check_cols"])
-    consent = {
-        f"consent_{purpose}_{channel}"
-        for purpose in config.consent.purposes
-        for channel in config.consent.channels
-    }
-    assert len(consent) == len(config.consent.purposes) * len(config.consent.channels) >= 12
-    traits = set(dbt_vars(config)["profile_traits"])
-    assert consent | traits | {f"{t}_source" for t in traits} | {"market"} <= checked
-    assert snapshot["config"]["strategy"] == "check"

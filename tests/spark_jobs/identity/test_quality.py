@@ -8,11 +8,10 @@ import random
 from collections import defaultdict
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from spark_jobs.identity.quality import attributable_records, pairwise_metrics
-
-pytestmark = pytest.mark.spark
 
 
 def counted_by_hand(items: list[tuple[str, str, str | None]]) -> dict[str, dict[str, Any]]:
@@ -46,14 +45,14 @@ def counted_by_hand(items: list[tuple[str, str, str | None]]) -> dict[str, dict[
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_pairwise_metrics_count_every_pair(spark, seed: int) -> None:  # type: ignore[no-untyped-def]
+def test_pairwise_metrics_count_every_pair(seed: int) -> None:
     rng = random.Random(seed)
     items: list[tuple[str, str, str | None]] = []
     for scope in ("all", "some"):
         for _ in range(rng.randrange(20, 40)):
             label = None if rng.random() < 0.15 else f"c{rng.randrange(6)}"
             items.append((scope, f"p{rng.randrange(8)}", label))
-    frame = spark.createDataFrame(items, "scope string, person_id string, label string")
+    frame = pd.DataFrame(items, columns=["scope", "person_id", "label"])
 
     got = pairwise_metrics(frame)
 
@@ -64,8 +63,8 @@ def test_pairwise_metrics_count_every_pair(spark, seed: int) -> None:  # type: i
         assert 0.0 <= got[scope]["f1"] <= 1.0
 
 
-def test_only_records_with_evidence_of_their_person_are_attributable(spark) -> None:  # type: ignore[no-untyped-def]
-    truth = spark.createDataFrame(
+def test_only_records_with_evidence_of_their_person_are_attributable() -> None:
+    truth = pd.DataFrame(
         [
             ("pos", "r1", "A"),  # the household phone only: A or B?
             ("pos", "r2", "B"),  # the household phone only
@@ -74,10 +73,10 @@ def test_only_records_with_evidence_of_their_person_are_attributable(spark) -> N
             ("pos", "r5", "A"),  # nothing valid at all (a placeholder was dropped)
             ("pos", "r6", "C"),  # a phone nobody else's records carry, seen once
         ],
-        "source string, record_id string, person_id string",
+        columns=["source", "record_id", "person_id"],
     )
     household_phone, email_a, phone_c = 1, 2, 3
-    observations = spark.createDataFrame(
+    observations = pd.DataFrame(
         [
             ("pos", "r1", household_phone),
             ("pos", "r2", household_phone),
@@ -86,17 +85,18 @@ def test_only_records_with_evidence_of_their_person_are_attributable(spark) -> N
             ("crm", "r4", household_phone),
             ("pos", "r6", phone_c),
         ],
-        "source string, record_id string, node long",
+        columns=["source", "record_id", "node"],
     )
-    persons = spark.createDataFrame(
+    persons = pd.DataFrame(
         [("crm", "r4", "Bea", None), ("pos", "r2", None, "4011")],  # a postcode is the household's
-        "source string, record_id string, first_name string, postcode string",
+        columns=["source", "record_id", "first_name", "postcode"],
     )
 
-    got = {tuple(r) for r in attributable_records(truth, observations, persons).collect()}
+    got = set(attributable_records(truth, observations, persons).itertuples(index=False, name=None))
 
     assert got == {("crm", "r3"), ("crm", "r4"), ("pos", "r6")}
-    assert {tuple(r) for r in attributable_records(truth, observations, None).collect()} == {
+    alone = attributable_records(truth, observations, None)
+    assert set(alone.itertuples(index=False, name=None)) == {
         ("crm", "r3"),
         ("pos", "r6"),
     }

@@ -34,7 +34,7 @@ from rich.table import Table
 
 from benchmarks.common import REPO, write_results
 from benchmarks.loadgen import free_port
-from lakecdp.servers import stop_server
+from lakecdp.cli.servers import stop_server
 
 LAKECDP = REPO / ".venv" / "bin" / "lakecdp"
 POLL_SECONDS = 0.02

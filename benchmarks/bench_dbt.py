@@ -52,9 +52,9 @@ def main() -> None:
     reuse = args.reuse or args.lakehouse is not None
     from expectations.gates import run_gate
     from lakecdp.cli.demo import run_demo
-    from lakecdp.config import load_config
-    from lakecdp.dbt_runner import run_dbt
-    from lakecdp.spark import get_spark
+    from lakecdp.kernel.config import load_config
+    from lakecdp.kernel.spark import get_spark
+    from lakecdp.signals.dbt_runner import run_dbt
 
     config = load_config(REPO / "lakecdp.yaml")
     if not reuse:

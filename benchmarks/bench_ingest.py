@@ -28,8 +28,8 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.loadgen import batch_bodies, closed_loop, free_port, open_loop, single_bodies
-from lakecdp.config import load_config
-from lakecdp.servers import start_collector, stop_server
+from lakecdp.cli.servers import start_collector, stop_server
+from lakecdp.kernel.config import load_config
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
@@ -143,7 +143,7 @@ def freshness(root: Path, port: int, events: int, rate: float, trigger: float, w
 
     from pyspark.sql import functions as F
 
-    from lakecdp.spark import get_spark
+    from lakecdp.kernel.spark import get_spark
 
     spark = get_spark(config, "bench-ingest")
     bronze = spark.read.format("delta").load(config.table_path("bronze", "events"))

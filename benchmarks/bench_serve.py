@@ -40,7 +40,7 @@ console = Console()
 
 
 def _config(lakehouse: Path, store: str) -> Any:
-    from lakecdp.config import load_config
+    from lakecdp.kernel.config import load_config
 
     environ = {**os.environ, "LAKECDP_LAKEHOUSE_ROOT": str(lakehouse)}
     if store == "redis":
@@ -66,7 +66,7 @@ def prepare(lakehouse: Path, customers: int) -> None:
 
 
 def sample_customers(config: Any, n: int) -> list[tuple[str, str]]:
-    from lakecdp.spark import get_spark
+    from lakecdp.kernel.spark import get_spark
 
     spark = get_spark(config, "lakecdp-bench-serve")
     rows = (
@@ -81,7 +81,7 @@ def sample_customers(config: Any, n: int) -> list[tuple[str, str]]:
 
 
 def start_feast(config: Any, port: int) -> subprocess.Popen[bytes]:
-    from lakecdp.features import feature_store
+    from lakecdp.decisioning.feature_store import feature_store
 
     feature_store(config)  # writes the resolved feature_store.yaml
     yaml_path = Path(config.features_root) / "feature_store.yaml"
@@ -165,9 +165,9 @@ def main() -> None:
     args = parser.parse_args()
     lakehouse = args.lakehouse.resolve()
     prepare(lakehouse, args.customers)
-    from lakecdp.features import materialize
-    from lakecdp.servers import start_cli_server, stop_server
-    from lakecdp.spark import get_spark
+    from lakecdp.cli.servers import start_cli_server, stop_server
+    from lakecdp.decisioning.feature_store import materialize
+    from lakecdp.kernel.spark import get_spark
 
     results: dict[str, Any] = {
         "benchmark": "serve",

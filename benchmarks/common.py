@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from pyspark.sql import SparkSession
 
-    from lakecdp.config import ProjectConfig
+    from lakecdp.kernel.config import ProjectConfig
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
@@ -23,8 +23,8 @@ RESULTS = REPO / "benchmarks" / "results"
 def bench_session(name: str) -> tuple[Path, ProjectConfig, SparkSession]:
     """A fresh temporary folder, the project configuration pointed at a lakehouse inside it, and
     the Spark session of that configuration."""
-    from lakecdp.config import load_config
-    from lakecdp.spark import get_spark
+    from lakecdp.kernel.config import load_config
+    from lakecdp.kernel.spark import get_spark
 
     root = Path(mkdtemp(prefix=f"lakecdp-bench-{name}-"))
     os.environ["LAKECDP_LAKEHOUSE_ROOT"] = str(root / "lakehouse")

@@ -31,8 +31,8 @@ from pyspark.sql import DataFrame, SparkSession
 
 from expectations.suites import STAGE_SUITES, STAGES, TableSuite
 from expectations.suites.base import META_RULE
-from lakecdp.config import ProjectConfig, join_path
-from lakecdp.tables import is_delta_table
+from lakecdp.kernel.config import ProjectConfig, join_path
+from lakecdp.kernel.tables import is_delta_table
 
 SITE = "lakecdp"
 MISSING_TABLE = "delta_table_exists"

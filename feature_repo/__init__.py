@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lakecdp.config import ProjectConfig
+from lakecdp.kernel.config import ProjectConfig
 
 
 def definitions(config: ProjectConfig) -> list[Any]:

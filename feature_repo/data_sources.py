@@ -10,7 +10,7 @@ from feast import PushSource
 from feast.infra.offline_stores.contrib.spark_offline_store.spark_source import SparkSource
 from feast.table_format import DeltaFormat
 
-from lakecdp.config import ProjectConfig
+from lakecdp.kernel.config import ProjectConfig
 
 ACTIVITY_PUSH = "customer_activity_push"
 

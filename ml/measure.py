@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 from pyspark.sql import functions as F
 
-from lakecdp.config import ProjectConfig
-from spark_jobs.ingest.decisions import DECISIONS
+from lakecdp.kernel.config import ProjectConfig
+from lakecdp.kernel.tables import DECISIONS
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

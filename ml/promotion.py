@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lakecdp.config import ProjectConfig
+from lakecdp.kernel.config import ProjectConfig
 from ml.metrics import score_metrics
 from ml.tracking import CHALLENGER, CHAMPION, mlflow_client, model_uri
 

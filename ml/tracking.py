@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lakecdp.config import ProjectConfig
+from lakecdp.kernel.config import ProjectConfig
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient

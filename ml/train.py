@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sklearn.model_selection import GroupShuffleSplit
 
-from lakecdp.config import ProjectConfig
+from lakecdp.kernel.config import ProjectConfig
 from ml.metrics import score_metrics
 from ml.models import MODEL_KINDS, TRUSTED_TYPES, make_model, model_params
 from ml.promotion import PromotionDecision, promote
@@ -130,7 +130,7 @@ def train_from_lakehouse(
     spark: SparkSession, config: ProjectConfig, as_of: str | None = None
 ) -> TrainingResult:
     """The pipeline step: features through Feast at the training cutoffs, then train_models."""
-    from lakecdp.features import apply_definitions
+    from lakecdp.decisioning.feature_store import apply_definitions
     from ml.training_set import training_frame
     from spark_jobs.features.job import resolve_as_of
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from pyspark.sql import functions as F
 
 from feature_repo.feature_services import PROPENSITY_SERVICE
-from lakecdp.config import ProjectConfig
+from lakecdp.kernel.config import ProjectConfig
 from spark_jobs.features.job import SNAPSHOTS, orders_for_features, snapshot_cutoffs
 from spark_jobs.features.transactions import FEATURE_COLUMNS, cutoff_frame, purchase_labels
 

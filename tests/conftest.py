@@ -13,7 +13,7 @@ import httpx
 import pytest
 import uvicorn
 
-from lakecdp.config import ProjectConfig, load_config
+from lakecdp.kernel.config import ProjectConfig, load_config
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG_FILE = REPO / "lakecdp.yaml"
@@ -46,7 +46,7 @@ def free_port() -> int:
 
 class RunningCollector:
     def __init__(self, config: ProjectConfig) -> None:
-        from lakecdp.collector.app import create_app
+        from lakecdp.signals.collector.app import create_app
 
         self.config = config
         self.port = free_port()
@@ -91,7 +91,7 @@ def client(collector: RunningCollector) -> Iterator[httpx.Client]:
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """One local[2] Spark session for the whole run (Spark on 2 cores: never two at once)."""
-    from lakecdp.spark import get_spark
+    from lakecdp.kernel.spark import get_spark
 
     config = make_config(tmp_path_factory.mktemp("spark-session"))
     session = get_spark(config, "lakecdp-tests")

@@ -9,7 +9,7 @@ from expectations.suites.base import TableSuite
 from expectations.suites.bronze import bronze_suites
 from expectations.suites.gold import gold_suites
 from expectations.suites.identity import identity_suites
-from lakecdp.config import ProjectConfig
+from lakecdp.kernel.config import ProjectConfig
 
 SuiteBuilder = Callable[[ProjectConfig, datetime], list[TableSuite]]
 

@@ -13,7 +13,7 @@ import great_expectations.expectations as gxe
 from great_expectations.expectations import Expectation
 
 from expectations.suites.base import TableSuite, labelled
-from lakecdp.config import ProjectConfig
+from lakecdp.kernel.config import ProjectConfig
 
 # Added by batch ingestion to every source row.
 SOURCE_META_COLUMNS = ("_event_ts", "_market", "_source", "_source_file", "_ingested_at", "_run_id")

@@ -14,7 +14,7 @@ from great_expectations.expectations import Expectation
 
 from expectations.suites.base import TableSuite, delta_path_ref, labelled
 from expectations.suites.identity import ID_MAP
-from lakecdp.config import ProjectConfig
+from lakecdp.kernel.config import ProjectConfig
 
 DIM_CUSTOMERS = ("gold", "dim_customers")
 CONSENT_VALUES = ("granted", "denied", "unknown")

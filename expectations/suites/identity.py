@@ -15,7 +15,7 @@ from great_expectations.expectations import Expectation
 from great_expectations.expectations.row_conditions import Column
 
 from expectations.suites.base import TableSuite, labelled
-from lakecdp.config import ProjectConfig
+from lakecdp.kernel.config import ProjectConfig
 
 ID_MAP = ("silver", "id_map")
 ID_MAP_COLUMNS = ("node", "id_type", "value", "customer_id", "component", "updated_at", "run_id")

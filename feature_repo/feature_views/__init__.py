@@ -8,7 +8,7 @@ from feature_repo.data_sources import DataSources
 from feature_repo.feature_views.activity import customer_activity
 from feature_repo.feature_views.customer import customer_profile, customer_transactions
 from feature_repo.feature_views.identity import identifier_lookup
-from lakecdp.config import ProjectConfig
+from lakecdp.kernel.config import ProjectConfig
 
 
 def feature_views(config: ProjectConfig, sources: DataSources) -> dict[str, FeatureView]:

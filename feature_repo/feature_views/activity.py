@@ -9,7 +9,7 @@ from feast.types import Int64, String, UnixTimestamp
 
 from feature_repo.data_sources import DataSources
 from feature_repo.entities import customer
-from lakecdp.config import ProjectConfig
+from lakecdp.kernel.config import ProjectConfig
 
 
 def customer_activity(config: ProjectConfig, sources: DataSources) -> FeatureView:

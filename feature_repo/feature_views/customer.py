@@ -10,7 +10,7 @@ from feast.types import Float64, String, UnixTimestamp
 
 from feature_repo.data_sources import DataSources
 from feature_repo.entities import customer
-from lakecdp.config import ProjectConfig
+from lakecdp.kernel.config import ProjectConfig
 from spark_jobs.features.transactions import FEATURE_COLUMNS
 
 

@@ -9,7 +9,7 @@ from feast.types import String
 
 from feature_repo.data_sources import DataSources
 from feature_repo.entities import identifier
-from lakecdp.config import ProjectConfig
+from lakecdp.kernel.config import ProjectConfig
 
 
 def identifier_lookup(config: ProjectConfig, sources: DataSources) -> FeatureView:

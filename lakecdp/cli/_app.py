@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from lakecdp.cli.render import console
-from lakecdp.config import ConfigError, ProjectConfig, load_config
+from lakecdp.kernel.config import ConfigError, ProjectConfig, load_config
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -42,7 +42,7 @@ def _config() -> ProjectConfig:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
     if not _State.log_started:
-        from lakecdp import run_log
+        from lakecdp.kernel import run_log
 
         run_log.start(config.lakehouse.root, _State.command, verbose=_State.verbose)
         _State.log_started = True

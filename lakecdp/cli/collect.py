@@ -19,7 +19,7 @@ def collect_serve(
     port: Annotated[int | None, typer.Option()] = None,
 ) -> None:
     """Start the HTTP collector (Segment Tracking API) on the configured host and port."""
-    from lakecdp.collector.app import serve
+    from lakecdp.signals.collector.app import serve
 
     cfg = _config()
     console.print(
@@ -42,7 +42,7 @@ def collect_send(
     ] = False,
 ) -> None:
     """Send JSONL Segment messages to a collector over HTTP, batched and retried."""
-    from lakecdp.collector.sender import send_files
+    from lakecdp.signals.collector.sender import send_files
 
     cfg = _config()
     paths = expand_jsonl(files)

@@ -29,7 +29,7 @@ def dbt_command(
 
     Example: `lakecdp dbt build`, `lakecdp dbt build --select marts.audiences`.
     """
-    from lakecdp.dbt_runner import DbtFailed, run_dbt
+    from lakecdp.signals.dbt_runner import DbtFailed, run_dbt
 
     if not ctx.args:
         console.print("[red]give a dbt command, e.g. `lakecdp dbt build`[/red]")

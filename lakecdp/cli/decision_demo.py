@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lakecdp.cli.render import print_training
-from lakecdp.config import ProjectConfig
+from lakecdp.kernel.config import ProjectConfig
 from ml.serving.holdout import assign_arm
 
 
@@ -162,12 +162,12 @@ class DecisioningDemo:
         self.out["training"] = describe(training)
 
     def materialize(self) -> None:
-        from lakecdp.features import materialize
+        from lakecdp.decisioning.feature_store import materialize
 
         materialize(self.demo.spark, self.demo.config)
 
     def decide(self) -> None:
-        from lakecdp.servers import start_cli_server, stop_server
+        from lakecdp.cli.servers import start_cli_server, stop_server
 
         config, console = self.demo.config, self.demo.console
         port = config.decisioning.port

@@ -8,7 +8,7 @@ promoted propensity model (MLflow), the decision endpoint and five decisions; a 
 after each stage stops the demo if a check fails.
 
 Each step is timed; a failed step is named with the log file that holds its detail, and the
-steps after it do not run (`lakecdp.pipeline.run_stages`). Servers, Spark and the layers are
+steps after it do not run (`lakecdp.cli.pipeline.run_stages`). Servers, Spark and the layers are
 imported inside the steps, so `lakecdp --help` loads none of them.
 """
 
@@ -27,11 +27,11 @@ from rich.console import Console
 from rich.table import Table
 
 from lakecdp.cli._app import _config
-from lakecdp.cli.paths import default_world_dir
+from lakecdp.cli.paths import default_world_dir, world_generator
+from lakecdp.cli.pipeline import run_stages
 from lakecdp.cli.render import console as cli_console
 from lakecdp.cli.render import print_identity_report, print_identity_run
-from lakecdp.config import ProjectConfig
-from lakecdp.pipeline import run_stages
+from lakecdp.kernel.config import ProjectConfig
 
 app = typer.Typer()
 
@@ -42,8 +42,8 @@ def demo(
     seed: Annotated[int, typer.Option()] = 7,
 ) -> None:
     """End to end on embedded defaults: every layer on a synthetic world, with a step table."""
-    from lakecdp import run_log
-    from lakecdp.pipeline import StepFailed
+    from lakecdp.cli.pipeline import StepFailed
+    from lakecdp.kernel import run_log
 
     cfg = _config()
     try:
@@ -75,9 +75,9 @@ class _Demo:
 
     # -- signals --------------------------------------------------------------------------------
     def generate(self) -> None:
-        from lakecdp.generate import generate_world
-        from lakecdp.progress import progress_bar
+        from lakecdp.cli.progress import progress_bar
 
+        generate_world = world_generator()
         with progress_bar(f"generating {self.customers:,} customers", self.customers) as advance:
             summary = generate_world(
                 self.config,
@@ -94,9 +94,9 @@ class _Demo:
         }
 
     def send_events(self) -> None:
-        from lakecdp.collector.sender import send_files
-        from lakecdp.progress import progress_bar
-        from lakecdp.servers import start_collector, stop_server
+        from lakecdp.cli.progress import progress_bar
+        from lakecdp.cli.servers import start_collector, stop_server
+        from lakecdp.signals.collector.sender import send_files
 
         config, port = self.config, self.config.collector.port
         started = time.monotonic()
@@ -132,7 +132,7 @@ class _Demo:
         }
 
     def start_spark(self) -> None:
-        from lakecdp.spark import get_spark
+        from lakecdp.kernel.spark import get_spark
 
         self.spark = get_spark(self.config, "lakecdp-demo")
 
@@ -147,7 +147,7 @@ class _Demo:
         run_streams(self.spark, self.config, StreamOptions(available_now=True))
 
     def summarize_lakehouse(self) -> None:
-        from lakecdp.report import print_lakehouse_summary
+        from lakecdp.cli.lakehouse_report import print_lakehouse_summary
 
         self.results.update(print_lakehouse_summary(self.spark, self.config, self.console))
 
@@ -185,8 +185,8 @@ class _Demo:
 
     # -- profiles -------------------------------------------------------------------------------
     def dbt_build(self) -> None:
-        from lakecdp.dbt_runner import run_dbt
-        from lakecdp.progress import progress_bar
+        from lakecdp.cli.progress import progress_bar
+        from lakecdp.signals.dbt_runner import run_dbt
 
         # The generated world ends in the past: windows end at its newest event.
         with progress_bar("dbt build: models, snapshots, tests", 0) as advance:
@@ -200,7 +200,7 @@ class _Demo:
 
     def show_profiles(self) -> None:
         from expectations.gates import data_docs_dir
-        from lakecdp.profile_report import audience_sizes, print_profile, sample_profile
+        from lakecdp.cli.profile_report import audience_sizes, print_profile, sample_profile
 
         config, console = self.config, self.console
         profile = sample_profile(self.spark, config)
@@ -270,10 +270,10 @@ def run_demo(
 ) -> dict[str, Any]:
     """Run every layer; `profiles=False` stops after identity (benchmarks time dbt apart).
 
-    Raises `lakecdp.pipeline.StepFailed` naming the step that failed; the timings of the steps
+    Raises `lakecdp.cli.pipeline.StepFailed` naming the step that failed; the timings of the steps
     that finished are in its `timings` attribute.
     """
-    from lakecdp.pipeline import StepFailed
+    from lakecdp.cli.pipeline import StepFailed
 
     demo = _Demo(config, console, customers, seed)
     console.rule("lakecdp demo")

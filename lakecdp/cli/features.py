@@ -15,7 +15,7 @@ app = typer.Typer(no_args_is_help=True, help="Feast features (feature_repo/).")
 @app.command("build")
 def features_build(as_of: AsOfOption = None) -> None:
     """Feature tables from gold and silver: snapshots, activity, identifier lookup."""
-    from lakecdp.spark import get_spark
+    from lakecdp.kernel.spark import get_spark
     from spark_jobs.features.job import FeatureInputMissing, build_feature_tables
 
     cfg = _config()
@@ -30,7 +30,7 @@ def features_build(as_of: AsOfOption = None) -> None:
 @app.command("apply")
 def features_apply() -> None:
     """Register the feature repository's definitions for this lakehouse."""
-    from lakecdp.features import apply_definitions
+    from lakecdp.decisioning.feature_store import apply_definitions
 
     store = apply_definitions(_config())
     console.print(f"applied {len(store.list_feature_views())} feature views to {store.repo_path}")
@@ -39,8 +39,8 @@ def features_apply() -> None:
 @app.command("materialize")
 def features_materialize() -> None:
     """Copy what changed since the last run into the online store (incremental)."""
-    from lakecdp.features import materialize
-    from lakecdp.spark import get_spark
+    from lakecdp.decisioning.feature_store import materialize
+    from lakecdp.kernel.spark import get_spark
 
     cfg = _config()
     done = materialize(get_spark(cfg, "lakecdp-materialize"), cfg)
@@ -55,7 +55,7 @@ def features_push(
     trigger_seconds: Annotated[float | None, typer.Option(min=0.1)] = None,
 ) -> None:
     """Micro-batch: new bronze.events -> customers' recent activity -> the online store."""
-    from lakecdp.spark import get_spark
+    from lakecdp.kernel.spark import get_spark
     from spark_jobs.features.activity_push import run_activity_push
 
     cfg = _config()

@@ -18,7 +18,7 @@ def gate(
 ) -> None:
     """Quality gate (Great Expectations): exit 1 naming each failed expectation and table."""
     from expectations.gates import GateFailed, run_gate
-    from lakecdp.spark import get_spark
+    from lakecdp.kernel.spark import get_spark
 
     cfg = _config()
     try:

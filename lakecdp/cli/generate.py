@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from lakecdp.cli._app import _config
-from lakecdp.cli.paths import default_world_dir
+from lakecdp.cli.paths import default_world_dir, world_generator
 from lakecdp.cli.render import print_world
 
 app = typer.Typer()
@@ -24,9 +24,9 @@ def generate(
     world: Annotated[Path | None, typer.Option(help="Where events and ground truth go.")] = None,
 ) -> None:
     """Generate a synthetic APAC world: sources into landing; events and truth kept apart."""
-    from lakecdp.generate import generate_world
-    from lakecdp.progress import progress_bar
+    from lakecdp.cli.progress import progress_bar
 
+    generate_world = world_generator()
     cfg = _config()
     target = world or default_world_dir(cfg)
     with progress_bar("generating customers", customers) as advance:

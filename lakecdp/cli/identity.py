@@ -26,7 +26,7 @@ def identity_run(
     ] = None,
 ) -> None:
     """Stitch bronze identifiers into profiles with stable customer ids (incremental by default)."""
-    from lakecdp.spark import get_spark
+    from lakecdp.kernel.spark import get_spark
     from spark_jobs.identity.job import run_identity
 
     cfg = _config()
@@ -49,7 +49,7 @@ def identity_report(
     """Profiles, guardrail hits and, against ground truth, pairwise precision and recall."""
     import json
 
-    from lakecdp.spark import get_spark
+    from lakecdp.kernel.spark import get_spark
     from spark_jobs.identity.quality import identity_report as build_report
 
     cfg = _config()
@@ -73,7 +73,7 @@ def identity_split(
     reason: Annotated[str, typer.Option(help="Why (kept in the merge history).")] = "manual split",
 ) -> None:
     """Undo an over-merge: the two identifiers never share a profile from the next run on."""
-    from lakecdp.spark import get_spark
+    from lakecdp.kernel.spark import get_spark
     from spark_jobs.identity.job import add_never_link
 
     cfg = _config()
@@ -113,7 +113,7 @@ def identity_resolve(
     ] = None,
 ) -> None:
     """Resolve any CSV of person records with the pipeline's rules; writes record_id,customer_id."""
-    from lakecdp.spark import get_spark
+    from lakecdp.kernel.spark import get_spark
     from spark_jobs.identity.resolve import ResolveInputError, resolve_csv
 
     cfg = _config()

@@ -18,7 +18,7 @@ def ingest_batch(
     source: Annotated[list[str] | None, typer.Option("--source", "-s", help="Only these.")] = None,
 ) -> None:
     """Ingest new files of every declared source into bronze; rerunning is a no-op."""
-    from lakecdp.spark import get_spark
+    from lakecdp.kernel.spark import get_spark
     from spark_jobs.ingest.batch import run_batch_ingest
 
     cfg = _config()
@@ -43,7 +43,7 @@ def ingest_stream(
     timeout: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
 ) -> None:
     """Micro-batch the collector's landing zone into bronze.events (exactly once)."""
-    from lakecdp.spark import get_spark
+    from lakecdp.kernel.spark import get_spark
     from spark_jobs.ingest.stream import StreamOptions, run_streams
 
     cfg = _config()
@@ -54,7 +54,7 @@ def ingest_stream(
 @app.command("decisions")
 def ingest_decisions_command() -> None:
     """Sealed decision-log segments into bronze.decisions (merged on decision_id)."""
-    from lakecdp.spark import get_spark
+    from lakecdp.kernel.spark import get_spark
     from spark_jobs.ingest.decisions import ingest_decisions
 
     cfg = _config()

@@ -18,7 +18,7 @@ def measure_lift_command(
     window_days: Annotated[int, typer.Option(min=1, help="Attribution window after entry.")] = 7,
 ) -> None:
     """Conversion in treatment against holdout, with a 95% interval of the difference."""
-    from lakecdp.spark import get_spark
+    from lakecdp.kernel.spark import get_spark
     from ml.measure import measure_lift
 
     cfg = _config()

@@ -17,7 +17,7 @@ app = typer.Typer(no_args_is_help=True, help="Purchase-propensity models in MLfl
 @app.command("train")
 def model_train(as_of: AsOfOption = None) -> None:
     """Train, log and register the models; promote the best if it beats the champion."""
-    from lakecdp.spark import get_spark
+    from lakecdp.kernel.spark import get_spark
     from ml.train import train_from_lakehouse
     from ml.training_set import NotEnoughHistory
 
@@ -48,7 +48,7 @@ def model_backtest(
     frequency and BG/NBD, k-fold on held-out customers (AUC, PR-AUC, Brier)."""
     import json
 
-    from lakecdp.spark import get_spark
+    from lakecdp.kernel.spark import get_spark
     from ml.backtest import BacktestInputError, TransactionColumns, run_backtest
 
     cfg = _config()

@@ -14,9 +14,9 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from expectations.gates import GateResult
-    from lakecdp.generate import WorldSummary
     from ml.measure import Lift
     from ml.train import TrainingResult
+    from synthetic_world import WorldSummary
 
 console = Console()
 

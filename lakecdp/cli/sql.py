@@ -21,7 +21,7 @@ def sql_serve(
     port: Annotated[int | None, typer.Option(help="Port (default sql.port, 10000).")] = None,
 ) -> None:
     """HiveServer2 endpoint (JDBC jdbc:hive2://HOST:PORT) until Ctrl-C; new tables appear."""
-    from lakecdp.sql_server import SqlAccessError, serve
+    from lakecdp.signals.sql_server import SqlAccessError, serve
 
     try:
         serve(_config(), host, port, log=lambda line: console.print(line, markup=False))
@@ -33,7 +33,7 @@ def sql_serve(
 @app.command("init-metastore")
 def sql_init_metastore() -> None:
     """Create the Hive metastore schema in PostgreSQL once (skipped when it is there)."""
-    from lakecdp.sql_server import SqlAccessError, init_metastore, sql_config
+    from lakecdp.signals.sql_server import SqlAccessError, init_metastore, sql_config
 
     try:
         cfg = sql_config(_config())
@@ -55,7 +55,7 @@ def sql_shell(
     import subprocess
     import tempfile
 
-    from lakecdp.sql_server import SqlAccessError, init_metastore, shell_command
+    from lakecdp.signals.sql_server import SqlAccessError, init_metastore, shell_command
 
     cfg = _config()
     try:
@@ -78,7 +78,7 @@ def sql_beeline(
     """Hive's beeline client (from pyspark's jars) connected to the SQL endpoint."""
     import subprocess
 
-    from lakecdp.sql_server import SqlAccessError, beeline_command
+    from lakecdp.signals.sql_server import SqlAccessError, beeline_command
 
     try:
         command = beeline_command(_config(), url, execute)

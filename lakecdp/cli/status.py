@@ -13,8 +13,8 @@ app = typer.Typer()
 @app.command()
 def status() -> None:
     """Rows per lakehouse table and quarantined records by reason."""
-    from lakecdp.report import print_lakehouse_summary
-    from lakecdp.spark import get_spark
+    from lakecdp.cli.lakehouse_report import print_lakehouse_summary
+    from lakecdp.kernel.spark import get_spark
 
     cfg = _config()
     print_lakehouse_summary(get_spark(cfg, "lakecdp-status"), cfg, console)

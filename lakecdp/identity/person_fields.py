@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz.distance import JaroWinkler
 
-from lakecdp.config import PERSON_FIELDS
+from lakecdp.kernel.config import PERSON_FIELDS
 
 # What normalize_person_frame returns besides record_key and cluster: full_name is split,
 # `name_initials` is derived from the names (see `name_initials`), and `full_phone` is the

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from lakecdp.config import ProjectConfig
 from lakecdp.identity.normalizers import Normalized, _clean, normalize, normalize_email
+from lakecdp.kernel.config import ProjectConfig
 
 BLOCKLISTED = "blocklisted"
 # The resolver's pseudo-identifier: every input row is a node, so rows without any identifier

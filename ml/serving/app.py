@@ -30,8 +30,8 @@ from prometheus_client import (
 )
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
-from lakecdp.config import ProjectConfig
 from lakecdp.identity.rules import IdentityRules
+from lakecdp.kernel.config import ProjectConfig
 from ml.serving.caps import CapCounter
 from ml.serving.champion import ChampionHolder
 from ml.serving.decision_log import DecisionLog

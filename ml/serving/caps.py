@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Protocol
 
-from lakecdp.config import CapConfig, ProjectConfig, join_path
+from lakecdp.kernel.config import CapConfig, ProjectConfig, join_path
 
 
 class CapCounter(Protocol):

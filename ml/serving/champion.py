@@ -21,7 +21,7 @@ from urllib.request import url2pathname
 
 import yaml
 
-from lakecdp.config import ProjectConfig
+from lakecdp.kernel.config import ProjectConfig
 from ml.serving.registry import ModelVersion, Registry, registry_for
 from ml.tracking import CHAMPION
 

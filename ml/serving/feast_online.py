@@ -321,7 +321,8 @@ class RedisReader:
 
 
 def online_reader(settings: Mapping[str, Any]) -> OnlineReader:
-    """The reader for Feast's `online_store` settings (lakecdp.features.store_settings)."""
+    """The reader for Feast's `online_store` settings
+    (`lakecdp.decisioning.feature_store.store_settings`)."""
     store = settings["online_store"]
     version = settings.get("entity_key_serialization_version", SERIALIZATION_VERSION)
     if version != SERIALIZATION_VERSION:

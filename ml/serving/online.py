@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from lakecdp.config import ProjectConfig
-from lakecdp.features import store_settings
+from lakecdp.decisioning.feature_store import store_settings
+from lakecdp.kernel.config import ProjectConfig
 from ml.serving.feast_online import FeastRegistry, OnlineReader, ViewRead, online_reader
 
 DECISION_SERVICE = "decision_context_v1"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from lakecdp.config import ActionConfig, DecisioningConfig
+from lakecdp.kernel.config import ActionConfig, DecisioningConfig
 from ml.serving.holdout import Arm
 
 ANY_CHANNEL = "any"

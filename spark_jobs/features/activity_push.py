@@ -16,14 +16,14 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from lakecdp.config import ProjectConfig
 from lakecdp.identity.rules import IdentityRules
-from spark_jobs.features.job import CART_EVENTS, VIEW_EVENTS
-from spark_jobs.identity.observations import (
+from lakecdp.identity.spark_normalizers import (
     event_observations,
     normalize_observations,
     phone_regions,
 )
+from lakecdp.kernel.config import ProjectConfig
+from spark_jobs.features.job import CART_EVENTS, VIEW_EVENTS
 
 ORDER_EVENTS = ("order_completed",)
 WINDOW = timedelta(minutes=30)
@@ -85,7 +85,7 @@ class PushStats:
 def push_batch(
     spark: SparkSession, config: ProjectConfig, batch: DataFrame, store: Any, stats: PushStats
 ) -> None:
-    from lakecdp.features import push_activity
+    from lakecdp.decisioning.feature_store import push_activity
 
     oldest = batch.agg(F.min("event_ts")).first()[0]
     if oldest is None:
@@ -120,7 +120,7 @@ def run_activity_push(
     available_now: bool = False,
     trigger_seconds: float | None = None,
 ) -> PushStats:
-    from lakecdp.features import apply_definitions
+    from lakecdp.decisioning.feature_store import apply_definitions
 
     store = apply_definitions(config)
     stats = PushStats()

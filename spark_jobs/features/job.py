@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from lakecdp.config import ProjectConfig
-from lakecdp.tables import is_delta_table
+from lakecdp.kernel.config import ProjectConfig
+from lakecdp.kernel.tables import is_delta_table
 from spark_jobs.features.transactions import cutoff_frame, transaction_features
 
 SNAPSHOTS = ("gold", "customer_feature_snapshots")

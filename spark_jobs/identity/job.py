@@ -35,9 +35,10 @@ from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from lakecdp.config import ProjectConfig
 from lakecdp.identity.rules import IdentityRules
-from lakecdp.tables import is_delta_table, register_table
+from lakecdp.identity.spark_normalizers import normalize_observations, phone_regions
+from lakecdp.kernel.config import ProjectConfig
+from lakecdp.kernel.tables import is_delta_table, register_table
 from spark_jobs.identity.clustering import (
     ClusterResult,
     cluster_graph,
@@ -51,12 +52,7 @@ from spark_jobs.identity.graph import (
     co_occurrence_edges,
     identifier_nodes,
 )
-from spark_jobs.identity.observations import (
-    node_id,
-    normalize_observations,
-    phone_regions,
-    raw_observations,
-)
+from spark_jobs.identity.observations import node_id, raw_observations
 from spark_jobs.identity.stable_ids import assign_customer_ids
 
 log = logging.getLogger("lakecdp.identity")

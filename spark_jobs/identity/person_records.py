@@ -14,14 +14,10 @@ import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from lakecdp.config import PERSON_FIELDS, ProjectConfig
 from lakecdp.identity.rules import IdentityRules
-from spark_jobs.identity.observations import (
-    bronze_tables,
-    event_field,
-    read_bronze,
-    record_id_column,
-)
+from lakecdp.identity.spark_normalizers import event_field
+from lakecdp.kernel.config import PERSON_FIELDS, ProjectConfig
+from spark_jobs.identity.observations import bronze_tables, read_bronze, record_id_column
 
 
 def record_anchors(observations: DataFrame, rules: IdentityRules) -> DataFrame:

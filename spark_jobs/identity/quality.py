@@ -30,8 +30,9 @@ from pyarrow import csv
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from lakecdp.config import ProjectConfig
+from lakecdp.identity.ground_truth import EVENTS, RECORDS, TruthFile
 from lakecdp.identity.rules import IdentityRules
+from lakecdp.kernel.config import ProjectConfig
 from spark_jobs.identity.observations import bronze_tables, read_bronze, record_id_column
 from spark_jobs.identity.person_records import raw_person_records
 
@@ -58,18 +59,18 @@ def record_labels(
 
 
 def _read_truth(truth_dir: Path) -> pd.DataFrame:
-    """source, record_id, person_id of every record the generator made (its two CSV files)."""
+    """source, record_id, person_id of every record the ground truth names (its two CSV files,
+    in the format of `lakecdp.identity.ground_truth`)."""
 
-    def read(name: str, columns: list[str]) -> pd.DataFrame:
+    def read(file: TruthFile) -> pd.DataFrame:
+        columns = list(file.columns)
         options = csv.ConvertOptions(
             include_columns=columns, column_types={c: pa.string() for c in columns}
         )
-        return csv.read_csv(truth_dir / name, convert_options=options).to_pandas()
+        return csv.read_csv(truth_dir / file.name, convert_options=options).to_pandas()
 
-    records = read("records.csv", ["source", "record_id", "person_id"])
-    events = read("events.csv", ["message_id", "person_id"]).rename(
-        columns={"message_id": "record_id"}
-    )
+    records = read(RECORDS)[["source", "record_id", "person_id"]]
+    events = read(EVENTS).rename(columns={"message_id": "record_id"})[["record_id", "person_id"]]
     events.insert(0, "source", "events")
     return pd.concat([records, events], ignore_index=True).drop_duplicates()
 

@@ -17,11 +17,12 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from lakecdp.config import PERSON_FIELDS, ProjectConfig
 from lakecdp.identity.rules import RECORD_TYPE, IdentityRules
+from lakecdp.identity.spark_normalizers import normalize_observations, phone_regions
+from lakecdp.kernel.config import PERSON_FIELDS, ProjectConfig
 from spark_jobs.identity.clustering import cluster_graph, detect_hubs, recluster_touched
 from spark_jobs.identity.graph import PROBABILISTIC, co_occurrence_edges
-from spark_jobs.identity.observations import node_id, normalize_observations, phone_regions
+from spark_jobs.identity.observations import node_id
 
 SOURCE = "input"
 

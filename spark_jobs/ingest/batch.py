@@ -18,11 +18,11 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType
 
-from lakecdp.config import ProjectConfig, SourceConfig
-from lakecdp.contracts.events import Reason
-from lakecdp.tables import is_delta_table, list_files, register_table
+from lakecdp.kernel.config import ProjectConfig, SourceConfig
+from lakecdp.kernel.contracts.events import Reason
+from lakecdp.kernel.tables import is_delta_table, list_files, register_table
+from spark_jobs.ingest.quarantine import QUARANTINE_SCHEMA, QUARANTINE_TABLE, to_quarantine
 from spark_jobs.ingest.source_rules import CORRUPT, SOURCE_FILE, raw_payload, split_source_rows
-from spark_jobs.quarantine import QUARANTINE_SCHEMA, QUARANTINE_TABLE, to_quarantine
 
 INGESTED_FILES_TABLE = ("ops", "ingested_files")
 SUFFIXES = {

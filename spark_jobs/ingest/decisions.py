@@ -24,12 +24,11 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from lakecdp.config import ProjectConfig
-from lakecdp.tables import is_delta_table, list_files
+from lakecdp.kernel.config import ProjectConfig
+from lakecdp.kernel.tables import DECISIONS, is_delta_table, list_files
 from spark_jobs.ingest.batch import INGESTED_FILES_SCHEMA, known_files, record_files
-from spark_jobs.quarantine import QUARANTINE_TABLE, only_new_refusals, to_quarantine
+from spark_jobs.ingest.quarantine import QUARANTINE_TABLE, only_new_refusals, to_quarantine
 
-DECISIONS = ("bronze", "decisions")
 DECISION_SCHEMA = StructType(
     [
         StructField("decision_id", StringType()),

@@ -1,7 +1,7 @@
 """The event envelope contract as Spark column expressions (pure: DataFrame in, DataFrame out).
 
-Mirrors `lakecdp.contracts.events.validate_message`, which the collector applies at the edge;
-`tests/contracts/event_vectors.py` holds the cases both must agree on.
+Mirrors `lakecdp.kernel.contracts.events.validate_message`, which the collector applies at the edge;
+`tests/kernel/contracts/event_vectors.py` holds the cases both must agree on.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
-from lakecdp.contracts.events import EVENT_TYPES, Reason
+from lakecdp.kernel.contracts.events import EVENT_TYPES, Reason
 
 CORRUPT = "_corrupt_record"
 _ENVELOPE_FIELDS = (

@@ -13,8 +13,8 @@ from operator import and_
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from lakecdp.config import MarketColumn, MarketConfig, SourceConfig
-from lakecdp.contracts.events import Reason
+from lakecdp.kernel.config import MarketColumn, MarketConfig, SourceConfig
+from lakecdp.kernel.contracts.events import Reason
 
 CORRUPT = "_corrupt_record"
 SOURCE_FILE = "_source_file"

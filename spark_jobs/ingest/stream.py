@@ -18,10 +18,10 @@ from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 from pyspark.sql.types import StringType, StructField, StructType
 
-from lakecdp.config import ProjectConfig
-from lakecdp.tables import is_delta_table, path_exists, register_table
+from lakecdp.kernel.config import ProjectConfig
+from lakecdp.kernel.tables import is_delta_table, path_exists, register_table
 from spark_jobs.ingest.event_rules import parse_event_lines, to_bronze_events
-from spark_jobs.quarantine import QUARANTINE_TABLE, only_new_refusals, to_quarantine
+from spark_jobs.ingest.quarantine import QUARANTINE_TABLE, only_new_refusals, to_quarantine
 
 EVENTS_TABLE = ("bronze", "events")
 BATCHES_TABLE = ("ops", "stream_batches")

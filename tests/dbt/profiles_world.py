@@ -18,7 +18,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from lakecdp.config import ProjectConfig
+from lakecdp.kernel.config import ProjectConfig
 
 AS_OF = datetime(2026, 11, 20, 12, 0, 0)
 AS_OF_TEXT = "2026-11-20T12:00:00"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from delta.tables import DeltaTable
 
-from lakecdp.config import ProjectConfig
-from lakecdp.dbt_runner import DbtFailed, run_dbt
+from lakecdp.kernel.config import ProjectConfig
+from lakecdp.signals.dbt_runner import DbtFailed, run_dbt
 from spark_jobs.identity.job import run_identity
 from tests.conftest import forget_tables, make_config
 from tests.dbt.profiles_world import AS_OF_TEXT, ago, append_events, event, write_world

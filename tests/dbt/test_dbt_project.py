@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lakecdp.dbt_runner import dbt_vars, project_dir
+from lakecdp.signals.dbt_runner import dbt_vars, project_dir
 from tests.conftest import make_config
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"

@@ -18,11 +18,11 @@ runner = CliRunner()
 @pytest.fixture
 def cli_lake(spark, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):  # type: ignore[no-untyped-def]
     """The CLI on a temp lakehouse, sharing the test session instead of building its own."""
-    from lakecdp.config import load_config
+    from lakecdp.kernel.config import load_config
 
     root = tmp_path / "lakehouse"
     monkeypatch.setenv("LAKECDP_LAKEHOUSE_ROOT", str(root))
-    monkeypatch.setattr("lakecdp.spark.get_spark", lambda config, app_name=None: spark)
+    monkeypatch.setattr("lakecdp.kernel.spark.get_spark", lambda config, app_name=None: spark)
     return load_config(CONFIG_FILE)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from expectations.gates import GateFailed, GateResult, run_gate
-from lakecdp.config import ProjectConfig
+from lakecdp.kernel.config import ProjectConfig
 from tests.conftest import make_config
 from tests.expectations.lake_tables import (
     hours_ago,

@@ -12,7 +12,7 @@ from expectations.gates import GateResult, Outcome, data_docs_dir
 from expectations.suites.bronze import bronze_suites
 from expectations.suites.gold import consent_columns, gold_suites
 from expectations.suites.identity import blocklist_expectations, cluster_ceiling
-from lakecdp.config import ProjectConfig
+from lakecdp.kernel.config import ProjectConfig
 from tests.conftest import make_config
 
 NOW = datetime(2026, 11, 25, 12, 0)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from pyspark.sql import SparkSession
 
-from lakecdp.config import ProjectConfig
+from lakecdp.kernel.config import ProjectConfig
 
 AS_OF = datetime(2026, 10, 31, 12, 0, 0)
 CONSENT_COLUMNS = ("marketing", "personalization", "analytics")
@@ -144,7 +144,7 @@ def order_history(customers: int, seed: int, days: int = 180) -> list[tuple]:
 def build_decision_lake(spark: SparkSession, config: ProjectConfig, history: int = 400) -> None:
     """The gold world with `history` trainable customers, its feature tables, a trained and
     promoted champion, and the online store materialized: what the endpoint serves from."""
-    from lakecdp.features import materialize
+    from lakecdp.decisioning.feature_store import materialize
     from ml.train import train_from_lakehouse
     from spark_jobs.features.job import build_feature_tables
 

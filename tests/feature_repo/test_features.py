@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from feature_repo.feature_services import DECISION_SERVICE, PROPENSITY_SERVICE
-from lakecdp.config import ProjectConfig
-from lakecdp.features import feature_store, materialize, push_activity
+from lakecdp.decisioning.feature_store import feature_store, materialize, push_activity
+from lakecdp.kernel.config import ProjectConfig
 from spark_jobs.features.job import SNAPSHOTS, orders_for_features
 from spark_jobs.features.transactions import cutoff_frame, labelled_features
 from tests.conftest import make_config

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lakecdp.config import IDENTIFIER_KINDS
 from lakecdp.identity.normalizers import NORMALIZERS, normalize, normalize_email
+from lakecdp.kernel.config import IDENTIFIER_KINDS
 
 
 @pytest.mark.parametrize(

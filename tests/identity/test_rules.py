@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lakecdp.config import ConfigError, load_config
 from lakecdp.identity.rules import BLOCKLISTED, IdentityRules
+from lakecdp.kernel.config import ConfigError, load_config
 from tests.conftest import CONFIG_FILE
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lakecdp.config import CapConfig
+from lakecdp.kernel.config import CapConfig
 from ml.serving.caps import CapCounter, RedisCaps, SqliteCaps
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lakecdp.config import ProjectConfig
+from lakecdp.kernel.config import ProjectConfig
 from ml.models import TRUSTED_TYPES, make_model
 from ml.serving.champion import ChampionHolder
 from ml.serving.registry import FallbackRegistry, MlflowRegistry, SqlRegistry, registry_for

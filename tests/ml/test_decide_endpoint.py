@@ -15,7 +15,7 @@ import orjson
 import pytest
 import uvicorn
 
-from lakecdp.config import ProjectConfig
+from lakecdp.kernel.config import ProjectConfig
 from ml.serving.app import create_app
 from ml.serving.holdout import assign_arm
 from ml.tracking import CHAMPION, mlflow_client

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lakecdp.config import ProjectConfig
+from lakecdp.kernel.config import ProjectConfig
 from ml.metrics import expected_calibration_error, score_metrics
 from ml.promotion import judge
 from tests.conftest import make_config

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from lakecdp.config import ProjectConfig
+from lakecdp.kernel.config import ProjectConfig
 from ml.serving.feast_online import entity_key, redis_connection_kwargs, redis_field
 from ml.serving.online import (
     DECISION_SERVICE,
@@ -105,7 +105,7 @@ def _write_rows(config: ProjectConfig, store: Any) -> None:
 
 
 def _stores(config: ProjectConfig) -> Iterator[Stores]:
-    from lakecdp.features import apply_definitions
+    from lakecdp.decisioning.feature_store import apply_definitions
 
     store = apply_definitions(config)
     _write_rows(config, store)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from lakecdp.config import ProjectConfig
+from lakecdp.kernel.config import ProjectConfig
 from ml.serving.rules import CustomerContext, choose_action
 from tests.conftest import make_config
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 import uvicorn
 
-from lakecdp.config import ProjectConfig
+from lakecdp.kernel.config import ProjectConfig
 from ml.serving.app import DecisionService, create_app
 from ml.serving.caps import cap_counter
 from ml.serving.champion import ChampionHolder
@@ -44,7 +44,7 @@ def _materialize(config: ProjectConfig) -> None:
     """Feast's registry and SQLite store with one identifier, through Feast's write path."""
     import pandas as pd
 
-    from lakecdp.features import apply_definitions
+    from lakecdp.decisioning.feature_store import apply_definitions
 
     store = apply_definitions(config)
     row = {
@@ -119,7 +119,7 @@ def test_not_ready_while_the_online_store_is_missing(tmp_path: Path) -> None:
         assert _decide(url).status_code == 200
 
 
-@pytest.mark.parametrize("module", ["ml.serving.app", "lakecdp.collector.app"])
+@pytest.mark.parametrize("module", ["ml.serving.app", "lakecdp.signals.collector.app"])
 def test_the_servers_import_no_heavy_sdk(module: str) -> None:
     code = f"import sys, {module}; print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lakecdp.config import ProjectConfig
-from lakecdp.features import apply_definitions
+from lakecdp.decisioning.feature_store import apply_definitions
+from lakecdp.kernel.config import ProjectConfig
 from ml.tracking import CHALLENGER, CHAMPION, mlflow_client, model_uri
 from ml.train import train_models
 from ml.training_set import NotEnoughHistory, training_frame

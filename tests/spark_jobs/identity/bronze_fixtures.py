@@ -6,7 +6,7 @@ import itertools
 import json
 from datetime import datetime, timedelta
 
-from lakecdp.config import ProjectConfig
+from lakecdp.kernel.config import ProjectConfig
 
 POS_SCHEMA = (
     "transaction_id string, phone string, loyalty_no string, _event_ts timestamp, "

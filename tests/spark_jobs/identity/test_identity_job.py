@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyspark.sql import functions as F
 
-from lakecdp.config import ProjectConfig
+from lakecdp.kernel.config import ProjectConfig
 from spark_jobs.identity.job import add_never_link, resolve_customer_id, run_identity
 from tests.conftest import make_config
 from tests.spark_jobs.identity.bronze_fixtures import append_events, append_pos

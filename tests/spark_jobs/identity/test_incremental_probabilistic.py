@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
-from lakecdp.config import ProjectConfig
-from lakecdp.generate import generate_world
+from lakecdp.kernel.config import ProjectConfig
 from spark_jobs.identity.job import run_identity
 from spark_jobs.ingest.batch import run_batch_ingest
+from synthetic_world import generate_world
 from tests.conftest import forget_tables, make_config
 
 pytestmark = pytest.mark.spark

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from delta.tables import DeltaTable
 
-from lakecdp.config import ProjectConfig
+from lakecdp.kernel.config import ProjectConfig
 from spark_jobs.ingest.batch import run_batch_ingest
 
 pytestmark = pytest.mark.spark

@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from lakecdp.config import ProjectConfig
+from lakecdp.kernel.config import ProjectConfig
+from lakecdp.kernel.tables import DECISIONS
 from ml.measure import Lift, measure_lift
 from ml.serving.decision_log import DecisionLog
-from spark_jobs.ingest.decisions import DECISIONS, ingest_decisions, new_segments
+from spark_jobs.ingest.decisions import ingest_decisions, new_segments
 
 pytestmark = pytest.mark.spark
 T0 = datetime(2026, 10, 1, 12)

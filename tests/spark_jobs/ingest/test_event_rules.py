@@ -7,7 +7,7 @@ import json
 import pytest
 
 from spark_jobs.ingest.event_rules import parse_event_lines, to_bronze_events
-from tests.contracts.event_vectors import MALFORMED_LINES, VECTORS
+from tests.kernel.contracts.event_vectors import MALFORMED_LINES, VECTORS
 
 pytestmark = pytest.mark.spark
 

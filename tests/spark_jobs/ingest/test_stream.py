@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lakecdp.config import ProjectConfig
+from lakecdp.kernel.config import ProjectConfig
 from spark_jobs.ingest.stream import StreamOptions, run_streams
 
 pytestmark = pytest.mark.spark

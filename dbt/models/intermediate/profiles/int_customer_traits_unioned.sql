@@ -1,5 +1,5 @@
 {#- Every value a source gave for a profile trait, keyed by customer. The list of traits is
-    lakecdp.config.PROFILE_TRAITS; survivorship picks one value per trait downstream. -#}
+    lakecdp.kernel.config.PROFILE_TRAITS; survivorship picks one value per trait downstream. -#}
 with records as (
     select * from {{ ref('int_records_resolved') }}
 ),

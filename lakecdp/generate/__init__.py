@@ -1,5 +1,0 @@
-"""Deterministic synthetic customer worlds: file sources, Segment events and their ground truth."""
-
-from lakecdp.generate.world import WorldSummary, generate_world
-
-__all__ = ["WorldSummary", "generate_world"]

@@ -1,0 +1,117 @@
+"""Project configuration: one YAML file, validated on load, with environment overrides.
+
+Everything that says *where* (lakehouse root, Spark master, ports, keys) can be overridden by an
+environment variable so that the same file runs on a laptop and on a cluster. Everything that
+says *what* (sources, identifier types, consent purposes) lives in the file, so adding a source
+is a configuration change, not code.
+
+The sections live in one module per concern; this package re-exports them so that importers
+say `from lakecdp.kernel.config import ProjectConfig` whatever module a name lives in.
+"""
+
+from lakecdp.kernel.config.collection import (
+    CollectorConfig,
+    MarketColumn,
+    MarketConfig,
+    SourceConfig,
+    SourceName,
+    StreamingConfig,
+)
+from lakecdp.kernel.config.decisioning import (
+    ActionConfig,
+    ActionKind,
+    CapConfig,
+    DecisioningConfig,
+    ExperimentConfig,
+    FeaturesConfig,
+    ModelsConfig,
+    PromotionConfig,
+)
+from lakecdp.kernel.config.identity import (
+    EVENT_COLUMNS,
+    EVENT_JSON_COLUMNS,
+    IDENTIFIER_KINDS,
+    PERSON_FIELDS,
+    EventIdentityConfig,
+    IdentifierTypeConfig,
+    IdentityConfig,
+    ProbabilisticConfig,
+)
+from lakecdp.kernel.config.loader import (
+    CONFIG_ENV,
+    DEFAULT_CONFIG_FILE,
+    ENV_OVERRIDES,
+    GENERIC_ENV_PREFIX,
+    ConfigError,
+    apply_env_overrides,
+    find_config_file,
+    load_config,
+)
+from lakecdp.kernel.config.paths import CONFIG_DIR, LocalPath, is_absolute, join_path
+from lakecdp.kernel.config.profiles import (
+    PROFILE_TRAITS,
+    ConsentConfig,
+    ProfilesConfig,
+    QualityConfig,
+    SurvivorshipRule,
+    TraitSurvivorship,
+)
+from lakecdp.kernel.config.project import ProjectConfig
+from lakecdp.kernel.config.section import Section
+from lakecdp.kernel.config.storage import (
+    LAYERS,
+    CatalogConfig,
+    LakehouseConfig,
+    SparkConfig,
+    SqlConfig,
+)
+
+__all__ = [
+    "CONFIG_DIR",
+    "CONFIG_ENV",
+    "DEFAULT_CONFIG_FILE",
+    "ENV_OVERRIDES",
+    "EVENT_COLUMNS",
+    "EVENT_JSON_COLUMNS",
+    "GENERIC_ENV_PREFIX",
+    "IDENTIFIER_KINDS",
+    "LAYERS",
+    "PERSON_FIELDS",
+    "PROFILE_TRAITS",
+    "ActionConfig",
+    "ActionKind",
+    "CapConfig",
+    "CatalogConfig",
+    "CollectorConfig",
+    "ConfigError",
+    "ConsentConfig",
+    "DecisioningConfig",
+    "EventIdentityConfig",
+    "ExperimentConfig",
+    "FeaturesConfig",
+    "IdentifierTypeConfig",
+    "IdentityConfig",
+    "LakehouseConfig",
+    "LocalPath",
+    "MarketColumn",
+    "MarketConfig",
+    "ModelsConfig",
+    "ProbabilisticConfig",
+    "ProfilesConfig",
+    "ProjectConfig",
+    "PromotionConfig",
+    "QualityConfig",
+    "Section",
+    "SourceConfig",
+    "SourceName",
+    "SparkConfig",
+    "SqlConfig",
+    "StreamingConfig",
+    "SurvivorshipRule",
+    "TraitSurvivorship",
+    "apply_env_overrides",
+    "find_config_file",
+    "is_absolute",
+    "join_path",
+    "load_config",
+]

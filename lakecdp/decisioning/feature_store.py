@@ -31,6 +31,28 @@ def online_store_settings(config: ProjectConfig) -> dict[str, Any]:
     return {"type": "sqlite", "path": join_path(config.features_root, "online.db")}
 
 
+# The platform's Spark settings Feast's own session needs to read the Delta sources when no
+# platform session runs (the Feast CLI, `feast serve`); no credentials.
+FEAST_SPARK_KEYS = (
+    "spark.master",
+    "spark.driver.memory",
+    "spark.jars",
+    "spark.driver.extraClassPath",
+    "spark.sql.extensions",
+    "spark.sql.catalog.spark_catalog",
+    "spark.sql.warehouse.dir",
+    "spark.sql.session.timeZone",
+    "spark.ui.enabled",
+)
+
+
+def feast_spark_conf(config: ProjectConfig) -> dict[str, str]:
+    from lakecdp.kernel.spark import spark_conf
+
+    settings = spark_conf(config)
+    return {key: settings[key] for key in FEAST_SPARK_KEYS if key in settings}
+
+
 def store_settings(config: ProjectConfig) -> dict[str, Any]:
     """feature_store.yaml of this lakehouse, as a mapping."""
     return {
@@ -41,7 +63,7 @@ def store_settings(config: ProjectConfig) -> dict[str, Any]:
             "path": join_path(config.features_root, "registry.db"),
             "cache_ttl_seconds": 60,
         },
-        "offline_store": {"type": "spark"},
+        "offline_store": {"type": "spark", "spark_conf": feast_spark_conf(config)},
         "online_store": online_store_settings(config),
         "entity_key_serialization_version": 3,
     }

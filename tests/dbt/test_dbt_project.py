@@ -4,16 +4,53 @@ configuration, every model is documented and tested on its grain, and the SQL li
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from lakecdp.signals.dbt_runner import dbt_vars, project_dir
 from tests.conftest import make_config
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
+GRAIN_TESTS = {"unique", "unique_combination_of_columns"}
+# Models without any column set that is unique in every build. Each says why in its yml
+# (meta.no_unique_key); listing them here too makes a new keyless model a reviewed decision.
+KEYLESS_MODELS = {
+    # Views over bronze file sources, which keep every row of every file (versions, re-sends
+    # and whole-row copies from re-run extracts), and the unions built from them.
+    "stg_crm__contacts",
+    "stg_loyalty__members",
+    "stg_marketplace__orders",
+    "stg_pos__transactions",
+    "int_customer_traits_unioned",
+    "int_consent_events_unioned",
+}
+# Column names that hold personal data; such a column must carry meta pii and pii_kind.
+PII_COLUMN_PATTERNS = (
+    r"(\w+_)?emails?",
+    r"(\w+_)?(phones?|mobile)(_number)?",
+    r"(\w+_)?(first|last|full|middle|given|family|buyer)_name",
+    r"date_of_birth|birth_?date|dob",
+    r"gender",
+    r"(\w+_)?(postcode|post_code|postal_code|zip_?code)",
+    r"city|(\w+_)?address(_line_?\d)?",
+    r"(user|anonymous|device|member|loyalty|buyer|marketplace_buyer)_ids?",
+    r"identifier_values?",
+    r"ip",
+    r"national_id|ssn|passport(_number)?|tax_id",
+    r"traits_json|trait_value",
+)
+# Names those patterns catch that hold no personal data: consent state, flags, provenance.
+NOT_PII_COLUMN_PATTERNS = (r"consent_\w+", r"is_\w+", r"\w+_source", r"\w+_count")
+PII_KINDS = {"email", "phone", "name", "date_of_birth", "gender", "location", "identifier", "mixed"}
+# Gold models read by Feast (feature_repo/data_sources.py), by the feature build behind it
+# (spark_jobs/features) and by ml/: their columns and types are a contract.
+CONTRACTED_MODELS = {"dim_customers", "fct_orders", "fct_events"}
 
 
 @pytest.fixture(scope="module")
@@ -53,23 +90,161 @@ def test_dbt_parse_runs_alone_on_the_project_defaults(tmp_path: Path) -> None:
     assert (tmp_path / "target" / "manifest.json").exists()
 
 
-def test_every_model_is_described_and_tested_on_its_grain(manifest: dict) -> None:
-    models = {k: n for k, n in manifest["nodes"].items() if n["resource_type"] == "model"}
-    assert len(models) >= 20
-    tested: dict[str, set[str]] = {}
+def _models(manifest: dict) -> dict[str, dict]:
+    return {k: n for k, n in manifest["nodes"].items() if n["resource_type"] == "model"}
+
+
+def _tests_by_model(manifest: dict) -> dict[str, list[dict]]:
+    """Generic data tests by the model they are declared on."""
+    tests: dict[str, list[dict]] = {}
     for node in manifest["nodes"].values():
-        if node["resource_type"] == "test":
-            name = node["test_metadata"]["name"] if node.get("test_metadata") else "singular"
-            for parent in node["depends_on"]["nodes"]:
-                tested.setdefault(parent, set()).add(name)
-    grain_tests = {"unique", "unique_combination_of_columns"}
+        if node["resource_type"] == "test" and node.get("test_metadata"):
+            tests.setdefault(node["attached_node"], []).append(node)
+    return tests
+
+
+def _grain_columns(test: dict) -> list[str]:
+    kwargs = test["test_metadata"]["kwargs"]
+    return list(kwargs["columns"]) if "columns" in kwargs else [kwargs["column_name"]]
+
+
+def test_every_model_is_described_and_tested_on_its_grain(manifest: dict) -> None:
+    """Every model, views and intermediate tables too, has a unique test on its grain and
+    not_null on the grain's columns; the few that have no unique key say why (KEYLESS_MODELS)."""
+    models = _models(manifest)
+    assert len(models) >= 20
+    names = {n["name"] for n in models.values()}
+    assert not KEYLESS_MODELS - names, f"stale KEYLESS_MODELS: {KEYLESS_MODELS - names}"
+    tests = _tests_by_model(manifest)
     for key, node in models.items():
-        assert node["description"].strip(), f"{node['name']} has no description"
-        assert "not_null" in tested.get(key, set()), f"{node['name']} has no not_null test"
-        if node["config"]["materialized"] != "view":
-            folder = node["path"].split("/")[0]
-            if folder == "marts" and not node["name"].startswith("dim_customers_"):
-                assert tested.get(key, set()) & grain_tests, f"{node['name']}: no grain test"
+        name = node["name"]
+        assert node["description"].strip(), f"{name} has no description"
+        model_tests = tests.get(key, [])
+        not_null = {
+            t["column_name"] for t in model_tests if t["test_metadata"]["name"] == "not_null"
+        }
+        assert not_null, f"{name} has no not_null test"
+        grain = [t for t in model_tests if t["test_metadata"]["name"] in GRAIN_TESTS]
+        reason = node["config"]["meta"].get("no_unique_key")
+        if name in KEYLESS_MODELS:
+            assert reason, f"{name} is in KEYLESS_MODELS without meta.no_unique_key saying why"
+            assert not grain, f"{name} has a grain test now: take it out of KEYLESS_MODELS"
+            continue
+        assert not reason, f"{name} has meta.no_unique_key but is not in KEYLESS_MODELS"
+        assert grain, f"{name}: no grain test (unique or unique_combination_of_columns)"
+        for test in grain:
+            missing = set(_grain_columns(test)) - not_null
+            assert not missing, f"{name}: grain column(s) without not_null: {sorted(missing)}"
+
+
+def _output_aliases(sql: str) -> set[str]:
+    """Column names a model's SQL gives literally (`... as name`, `stack(...) as (a, b)`);
+    names built by Jinja loops are not seen here (dim_customers lists them in its contract)."""
+    plain = re.sub(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", " ", sql, flags=re.S).lower()
+    names = set(re.findall(r"\bas\s+([a-z_][a-z0-9_]*)\b(?!\s*\()", plain))
+    for group in re.findall(r"\)\s*as\s*\(([a-z0-9_,\s]+)\)", plain):
+        names.update(n.strip() for n in group.split(",") if n.strip())
+    return names
+
+
+def _is_pii_name(column: str) -> bool:
+    name = column.lower()
+    if any(re.fullmatch(p, name) for p in NOT_PII_COLUMN_PATTERNS):
+        return False
+    return any(re.fullmatch(p, name) for p in PII_COLUMN_PATTERNS)
+
+
+def _pii_problems(node: dict, columns: set[str]) -> list[str]:
+    problems = []
+    for column in sorted(columns):
+        spec = node["columns"].get(column)
+        meta: dict[str, Any] = spec["meta"] if spec else {}
+        if meta.get("pii") is not True:
+            problems.append(f"{node['name']}.{column}: no meta pii: true")
+        elif meta.get("pii_kind") not in PII_KINDS:
+            problems.append(f"{node['name']}.{column}: pii_kind not one of {sorted(PII_KINDS)}")
+    return problems
+
+
+def test_personal_data_columns_are_tagged_pii(manifest: dict) -> None:
+    """A column whose name says personal data (documented, or aliased in the model's SQL) is
+    documented with meta {pii: true, pii_kind}; a snapshot is tagged like the model it copies."""
+    nodes = manifest["nodes"]
+    problems: list[str] = []
+    tagged: dict[str, set[str]] = {}
+    for key, node in _models(manifest).items():
+        named = set(node["columns"]) | _output_aliases(node["raw_code"])
+        pii = {c for c in named if _is_pii_name(c)}
+        pii |= {c for c, spec in node["columns"].items() if spec["meta"].get("pii")}
+        problems += _pii_problems(node, pii)
+        tagged[key] = pii
+    snapshots = [n for n in nodes.values() if n["resource_type"] == "snapshot"]
+    assert snapshots
+    for node in snapshots:
+        named = set(node["columns"]) | set(node["config"].get("check_cols") or [])
+        pii = {c for c in named if _is_pii_name(c)}
+        for parent in node["depends_on"]["nodes"]:
+            pii |= tagged.get(parent, set())
+        problems += _pii_problems(node, pii)
+    assert problems == []
+    assert {"emails", "phones", "first_name", "date_of_birth", "postcode"} <= tagged[
+        "model.lakecdp.dim_customers"
+    ]
+
+
+def test_survivorship_rules_have_unit_tests(manifest: dict) -> None:
+    """int_customer_traits_survived has dbt unit tests (run by `dbt build`) that set the rules
+    through vars and expect a winner under each rule (most_recent, source_priority,
+    most_frequent)."""
+    tests = [
+        u for u in manifest["unit_tests"].values() if u["model"] == "int_customer_traits_survived"
+    ]
+    assert len(tests) >= 4, [u["name"] for u in tests]
+    rules = set()
+    for test in tests:
+        assert "survivorship" in (test["overrides"] or {}).get("vars", {}), test["name"]
+        assert [g["input"] for g in test["given"]] == ["ref('int_customer_traits_unioned')"]
+        rules |= {row["survivorship_rule"] for row in test["expect"]["rows"]}
+    assert rules == {"most_recent", "source_priority", "most_frequent"}
+    # Survivorship ranks whatever it is given: empty values are dropped one model earlier.
+    assert any(u["model"] == "int_customer_traits_unioned" for u in manifest["unit_tests"].values())
+
+
+def _dim_customers_columns(variables: dict[str, Any]) -> list[str]:
+    """dim_customers' columns, in its SQL's order, for a set of vars (lakecdp.yaml)."""
+    traits = variables["profile_traits"]
+    return [
+        *("customer_id", "market", "first_seen_at", "last_seen_at", "seen_in_sources"),
+        *(f"{id_type}s" for id_type in variables["identifier_priorities"]),
+        "identifier_count",
+        *(column for trait in traits for column in (trait, f"{trait}_source")),
+        *(
+            f"consent_{purpose}_{channel}"
+            for purpose in variables["consent_purposes"]
+            for channel in variables["consent_channels"]
+        ),
+        *("consent_updated_at", "identity_updated_at", "_built_at"),
+    ]
+
+
+def test_gold_models_read_by_feast_and_ml_have_enforced_contracts(manifest: dict) -> None:
+    contracted = {n["name"]: n for n in _models(manifest).values() if n["contract"]["enforced"]}
+    assert set(contracted) == CONTRACTED_MODELS
+    for name, node in contracted.items():
+        untyped = [c for c, spec in node["columns"].items() if not spec["data_type"]]
+        assert untyped == [], f"{name}: columns without data_type: {untyped}"
+
+
+def test_dim_customers_contract_follows_the_project_configuration(
+    manifest: dict, tmp_path: Path
+) -> None:
+    """The contract lists the configured identifier types, traits and consent purposes x
+    channels in the model's order (a contract reorders the table's columns to its own)."""
+    config = make_config(tmp_path / "lakehouse")
+    columns = list(manifest["nodes"]["model.lakecdp.dim_customers"]["columns"])
+    assert columns == _dim_customers_columns(dbt_vars(config))
+    defaults = yaml.safe_load((DBT_DIR / "dbt_project.yml").read_text())["vars"]
+    assert columns == _dim_customers_columns(defaults)
 
 
 def test_mart_names_follow_the_layout(manifest: dict) -> None:

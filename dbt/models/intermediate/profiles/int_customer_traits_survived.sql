@@ -1,6 +1,6 @@
 {#- One value per customer and trait, chosen by the trait's survivorship rule
     (lakecdp.yaml profiles.survivorship): most_recent, source_priority or most_frequent.
-    Ties fall back to the more trusted source, then the newer value. -#}
+    Ties fall back to the newer value, then the more trusted source, then the lowest value. -#}
 with traits as (
     select * from {{ ref('int_customer_traits_unioned') }}
 ),

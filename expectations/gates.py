@@ -32,7 +32,7 @@ from pyspark.sql import DataFrame, SparkSession
 from expectations.suites import STAGE_SUITES, STAGES, TableSuite
 from expectations.suites.base import META_RULE
 from lakecdp.kernel.config import ProjectConfig, join_path
-from lakecdp.kernel.tables import is_delta_table
+from lakecdp.kernel.delta import Lakehouse
 
 SITE = "lakecdp"
 MISSING_TABLE = "delta_table_exists"
@@ -145,21 +145,20 @@ def run_gate(
     datasource = context.data_sources.add_spark(name="lakehouse", persist=False)
     outcomes: list[Outcome] = []
     skipped: list[str] = []
+    lake = Lakehouse(spark, config)
     for suite in STAGE_SUITES[stage](config, _local_naive(now)):
-        path = config.table_path(suite.layer, suite.table)
-        missing_reads = [
-            ".".join(t) for t in suite.reads if not is_delta_table(spark, config.table_path(*t))
-        ]
-        if not is_delta_table(spark, path):
+        table = lake.table(suite.layer, suite.table)
+        missing_reads = [".".join(t) for t in suite.reads if not lake.table(*t).exists()]
+        if not table.exists():
             if suite.optional:
                 skipped.append(f"{suite.name} (no table yet)")
             else:
-                outcomes.append(_missing(suite.name, path))
+                outcomes.append(_missing(suite.name, table.path))
         elif missing_reads:
             skipped.append(f"{suite.name} checks (need {', '.join(missing_reads)})")
         else:
             # GX runs a Spark job per metric: read the table once, not once per expectation.
-            frame = spark.read.format("delta").load(path).cache()
+            frame = table.read().cache()
             try:
                 outcomes.extend(_run_checkpoint(context, datasource, stage, suite, frame))
             finally:

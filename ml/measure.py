@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from pyspark.sql import functions as F
 
 from lakecdp.kernel.config import ProjectConfig
+from lakecdp.kernel.delta import Lakehouse
 from lakecdp.kernel.tables import DECISIONS
 
 if TYPE_CHECKING:
@@ -81,16 +82,13 @@ class Lift:
 def measure_lift(
     spark: SparkSession, config: ProjectConfig, experiment: str, window_days: int = 7
 ) -> Lift:
+    lake = Lakehouse(spark, config)
     decisions = (
-        spark.read.format("delta")
-        .load(config.table_path(*DECISIONS))
+        lake.table(*DECISIONS)
+        .read()
         .where((F.col("experiment") == experiment) & F.col("customer_id").isNotNull())
     )
-    ids = (
-        spark.read.format("delta")
-        .load(config.table_path("silver", "customer_ids"))
-        .select("customer_id", "current_customer_id")
-    )
+    ids = lake.table("silver", "customer_ids").read().select("customer_id", "current_customer_id")
     entered = (
         decisions.groupBy("customer_id")
         .agg(F.min_by("arm", "decided_at").alias("arm"), F.min("decided_at").alias("entered_at"))
@@ -101,11 +99,7 @@ def measure_lift(
             "entered_at",
         )
     )
-    orders = (
-        spark.read.format("delta")
-        .load(config.table_path("gold", "fct_orders"))
-        .select("customer_id", "ordered_at")
-    )
+    orders = lake.table("gold", "fct_orders").read().select("customer_id", "ordered_at")
     window = F.expr(f"make_interval(0, 0, 0, {int(window_days)})")
     converted = (
         entered.alias("e")

@@ -14,6 +14,7 @@ from pyspark.sql import functions as F
 
 from feature_repo.feature_services import PROPENSITY_SERVICE
 from lakecdp.kernel.config import ProjectConfig
+from lakecdp.kernel.delta import Table
 from spark_jobs.features.job import SNAPSHOTS, orders_for_features, snapshot_cutoffs
 from spark_jobs.features.transactions import FEATURE_COLUMNS, cutoff_frame, purchase_labels
 
@@ -43,7 +44,7 @@ def training_frame(
             "more history (features.snapshots) or a shorter models.horizon_days is needed"
         )
     frame = cutoff_frame(spark, cutoffs)
-    snapshots = spark.read.format("delta").load(config.table_path(*SNAPSHOTS))
+    snapshots = Table(spark, config, *SNAPSHOTS).read()
     entities = snapshots.join(F.broadcast(frame), "feature_ts").select("customer_id", "feature_ts")
     labels = purchase_labels(orders_for_features(spark, config), frame, config.models.horizon_days)
     entity_df = (

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from lakecdp.cli.render import print_training
 from lakecdp.kernel.config import ProjectConfig
+from lakecdp.kernel.delta import Lakehouse
 from ml.serving.holdout import assign_arm
 
 
@@ -36,12 +37,11 @@ def _arm(config: ProjectConfig, customer_id: str) -> str:
 
 def pick_customers(spark: SparkSession, config: ProjectConfig) -> dict[str, dict[str, Any]]:
     """One customer per case, from the lakehouse (small, bounded collects)."""
-    dim = spark.read.format("delta").load(config.table_path("gold", "dim_customers"))
-    snapshots = spark.read.format("delta").load(
-        config.table_path("gold", "customer_feature_snapshots")
-    )
+    lake = Lakehouse(spark, config)
+    dim = lake.table("gold", "dim_customers").read()
+    snapshots = lake.table("gold", "customer_feature_snapshots").read()
     buyers = snapshots.select("customer_id").distinct()
-    id_map = spark.read.format("delta").load(config.table_path("silver", "id_map"))
+    id_map = lake.table("silver", "id_map").read()
     marketing = [f"consent_marketing_{c}" for c in config.consent.channels]
     emails = (
         id_map.where("id_type = 'email'").groupBy("customer_id").agg(F.min("value").alias("email"))

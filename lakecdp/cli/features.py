@@ -15,13 +15,14 @@ app = typer.Typer(no_args_is_help=True, help="Feast features (feature_repo/).")
 @app.command("build")
 def features_build(as_of: AsOfOption = None) -> None:
     """Feature tables from gold and silver: snapshots, activity, identifier lookup."""
+    from lakecdp.kernel.delta import TableMissing
     from lakecdp.kernel.spark import get_spark
     from spark_jobs.features.job import FeatureInputMissing, build_feature_tables
 
     cfg = _config()
     try:
         built = build_feature_tables(get_spark(cfg, "lakecdp-features"), cfg, as_of)
-    except FeatureInputMissing as exc:
+    except (FeatureInputMissing, TableMissing) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
     console.print(f"features as of {built.as_of:%Y-%m-%d %H:%M}: {built.rows}")

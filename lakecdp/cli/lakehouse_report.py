@@ -8,12 +8,14 @@ from rich.console import Console
 from rich.table import Table
 
 from lakecdp.kernel.config import ProjectConfig
-from lakecdp.kernel.tables import is_delta_table, list_delta_tables
+from lakecdp.kernel.delta import Lakehouse
+from lakecdp.kernel.tables import list_delta_tables
 
 
 def table_counts(spark: SparkSession, config: ProjectConfig) -> dict[str, int]:
+    lake = Lakehouse(spark, config)
     return {
-        f"{layer}.{table}": spark.read.format("delta").load(config.table_path(layer, table)).count()
+        f"{layer}.{table}": lake.table(layer, table).read().count()
         for layer, table in list_delta_tables(spark, config)
     }
 
@@ -21,12 +23,11 @@ def table_counts(spark: SparkSession, config: ProjectConfig) -> dict[str, int]:
 def quarantine_by_reason(
     spark: SparkSession, config: ProjectConfig
 ) -> list[tuple[str, str, str, int]]:
-    path = config.table_path("ops", "quarantine")
-    if not is_delta_table(spark, path):
+    quarantine = Lakehouse(spark, config).table("ops", "quarantine")
+    if not quarantine.exists():
         return []
     rows = (
-        spark.read.format("delta")
-        .load(path)
+        quarantine.read()
         .groupBy("origin", "source", "reason")
         .count()
         .orderBy(F.desc("count"))

@@ -10,12 +10,13 @@ from rich.console import Console
 from rich.table import Table
 
 from lakecdp.kernel.config import PROFILE_TRAITS, ProjectConfig
+from lakecdp.kernel.delta import Lakehouse
 
 AUDIENCES = ("aud_cart_abandoners_24h", "aud_high_value_lapsing", "aud_new_app_users_no_purchase")
 
 
 def _gold(spark: SparkSession, config: ProjectConfig, table: str) -> Any:
-    return spark.read.format("delta").load(config.table_path("gold", table))
+    return Lakehouse(spark, config).table("gold", table).read()
 
 
 def sample_profile(spark: SparkSession, config: ProjectConfig) -> dict[str, Any] | None:

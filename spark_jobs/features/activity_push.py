@@ -23,6 +23,7 @@ from lakecdp.identity.spark_normalizers import (
     phone_regions,
 )
 from lakecdp.kernel.config import ProjectConfig
+from lakecdp.kernel.delta import Table
 from spark_jobs.features.job import CART_EVENTS, VIEW_EVENTS
 
 ORDER_EVENTS = ("order_completed",)
@@ -90,12 +91,12 @@ def push_batch(
     oldest = batch.agg(F.min("event_ts")).first()[0]
     if oldest is None:
         return
-    id_map = spark.read.format("delta").load(config.table_path("silver", "id_map"))
+    id_map = Table(spark, config, "silver", "id_map").read()
     # The window holds the micro-batch's own events (they are in bronze.events already):
     # resolve it once and find the batch's customers in it.
     recent = (
-        spark.read.format("delta")
-        .load(config.table_path("bronze", "events"))
+        Table(spark, config, "bronze", "events")
+        .read()
         .where(F.col("event_ts") >= F.lit(oldest - WINDOW))
     )
     in_window = recent.join(resolve_events(recent, id_map, config), "message_id").persist()

@@ -18,7 +18,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakecdp.kernel.config import ProjectConfig
-from lakecdp.kernel.tables import is_delta_table
+from lakecdp.kernel.delta import Lakehouse, Table
 from spark_jobs.features.transactions import cutoff_frame, transaction_features
 
 SNAPSHOTS = ("gold", "customer_feature_snapshots")
@@ -26,10 +26,13 @@ ACTIVITY = ("gold", "customer_activity")
 IDENTIFIER_LOOKUP = ("gold", "identifier_lookup")
 VIEW_EVENTS = ("product_viewed", "screen", "page")
 CART_EVENTS = ("product_added", "checkout_started", "cart_abandoned")
+# What a missing input table (kernel TableMissing) tells the operator to run first.
+INPUTS_FIRST = "run identity and `lakecdp dbt build` first"
 
 
 class FeatureInputMissing(RuntimeError):
-    """A gold or silver table the features need has not been built yet."""
+    """The gold tables the features need hold no events or orders yet (a missing table raises
+    the kernel's TableMissing)."""
 
 
 @dataclass(frozen=True)
@@ -39,18 +42,10 @@ class FeatureBuild:
     rows: dict[str, int]
 
 
-def _read(spark: SparkSession, config: ProjectConfig, layer: str, table: str) -> DataFrame:
-    path = config.table_path(layer, table)
-    if not is_delta_table(spark, path):
-        raise FeatureInputMissing(
-            f"{layer}.{table} does not exist at {path}: run identity and `lakecdp dbt build` first"
-        )
-    return spark.read.format("delta").load(path)
-
-
 def orders_for_features(spark: SparkSession, config: ProjectConfig) -> DataFrame:
     """gold.fct_orders in the shape the feature code takes (amounts in the reporting currency)."""
-    return _read(spark, config, "gold", "fct_orders").select(
+    orders = Table(spark, config, "gold", "fct_orders").read(missing_hint=INPUTS_FIRST)
+    return orders.select(
         "customer_id", "ordered_at", F.col("amount_reporting").cast("double").alias("amount")
     )
 
@@ -61,9 +56,12 @@ def resolve_as_of(spark: SparkSession, config: ProjectConfig, as_of: str | None)
     if text == "now":
         return datetime.now(UTC).replace(tzinfo=None)
     if text == "latest":
+        lake = Lakehouse(spark, config)
+        events = lake.table("gold", "fct_events").read(missing_hint=INPUTS_FIRST)
+        orders = lake.table("gold", "fct_orders").read(missing_hint=INPUTS_FIRST)
         newest = [
-            _read(spark, config, "gold", "fct_events").agg(F.max("occurred_at")).first()[0],
-            _read(spark, config, "gold", "fct_orders").agg(F.max("ordered_at")).first()[0],
+            events.agg(F.max("occurred_at")).first()[0],
+            orders.agg(F.max("ordered_at")).first()[0],
         ]
         known = [t for t in newest if t is not None]
         if not known:
@@ -132,11 +130,10 @@ def identifier_lookup(id_map: DataFrame, customer_ids: DataFrame) -> DataFrame:
     return identifiers.unionByName(issued).dropDuplicates(["identifier"])
 
 
-def _overwrite(df: DataFrame, config: ProjectConfig, table: tuple[str, str]) -> int:
-    path = config.table_path(*table)
-    df = df.withColumn("_built_at", F.current_timestamp())
-    df.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(path)
-    return int(df.sparkSession.read.format("delta").load(path).count())
+def _rebuild(table: Table, df: DataFrame) -> int:
+    """Overwrite `table` with `df` stamped with its build time; the rows written."""
+    table.overwrite(df.withColumn("_built_at", F.current_timestamp()))
+    return int(table.read().count())
 
 
 def build_feature_tables(
@@ -148,17 +145,17 @@ def build_feature_tables(
     cutoffs = snapshot_cutoffs(config, at)
     orders = orders_for_features(spark, config)
     snapshots = transaction_features(orders, cutoff_frame(spark, cutoffs))
-    events = _read(spark, config, "gold", "fct_events")
+    lake = Lakehouse(spark, config)
+    events = lake.table("gold", "fct_events").read(missing_hint=INPUTS_FIRST)
     rows = {
-        "customer_feature_snapshots": _overwrite(snapshots, config, SNAPSHOTS),
-        "customer_activity": _overwrite(customer_activity(events, orders, at), config, ACTIVITY),
-        "identifier_lookup": _overwrite(
+        "customer_feature_snapshots": _rebuild(lake.table(*SNAPSHOTS), snapshots),
+        "customer_activity": _rebuild(lake.table(*ACTIVITY), customer_activity(events, orders, at)),
+        "identifier_lookup": _rebuild(
+            lake.table(*IDENTIFIER_LOOKUP),
             identifier_lookup(
-                _read(spark, config, "silver", "id_map"),
-                _read(spark, config, "silver", "customer_ids"),
+                lake.table("silver", "id_map").read(missing_hint=INPUTS_FIRST),
+                lake.table("silver", "customer_ids").read(missing_hint=INPUTS_FIRST),
             ),
-            config,
-            IDENTIFIER_LOOKUP,
         ),
     }
     return FeatureBuild(as_of=at, cutoffs=cutoffs, rows=rows)

@@ -31,14 +31,13 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakecdp.identity.rules import IdentityRules
 from lakecdp.identity.spark_normalizers import normalize_observations, phone_regions
 from lakecdp.kernel.config import ProjectConfig
-from lakecdp.kernel.tables import is_delta_table, register_table
+from lakecdp.kernel.delta import Lakehouse
 from spark_jobs.identity.clustering import (
     ClusterResult,
     cluster_graph,
@@ -112,54 +111,6 @@ class _Timer:
             self.on_step(name, self.steps[name])
 
 
-class _Lake:
-    """Paths, reads and writes of the identity tables."""
-
-    def __init__(self, spark: SparkSession, config: ProjectConfig) -> None:
-        self.spark, self.config = spark, config
-
-    def path(self, table: tuple[str, str]) -> str:
-        return self.config.table_path(*table)
-
-    def exists(self, table: tuple[str, str]) -> bool:
-        return is_delta_table(self.spark, self.path(table))
-
-    def read(self, table: tuple[str, str], schema: str | None = None) -> DataFrame:
-        if self.exists(table):
-            return self.spark.read.format("delta").load(self.path(table))
-        if schema is None:
-            raise FileNotFoundError(f"{'.'.join(table)} does not exist yet")
-        return self.spark.createDataFrame([], schema)
-
-    def overwrite(self, df: DataFrame, table: tuple[str, str]) -> None:
-        (
-            df.write.format("delta")
-            .mode("overwrite")
-            .option("overwriteSchema", "true")
-            .save(self.path(table))
-        )
-        register_table(self.spark, self.config, *table)
-
-    def append(self, df: DataFrame, table: tuple[str, str]) -> None:
-        df.write.format("delta").mode("append").save(self.path(table))
-        register_table(self.spark, self.config, *table)
-
-    def merge(
-        self, df: DataFrame, table: tuple[str, str], keys: list[str], updates: dict[str, str]
-    ) -> None:
-        """Upsert on `keys`; `updates` are SQL expressions over `t` (target) and `s` (source)."""
-        if not self.exists(table):
-            self.overwrite(df, table)
-            return
-        cond = " and ".join(f"t.{k} = s.{k}" for k in keys)
-        builder = (
-            DeltaTable.forPath(self.spark, self.path(table)).alias("t").merge(df.alias("s"), cond)
-        )
-        if updates:
-            builder = builder.whenMatchedUpdate(set=updates)
-        builder.whenNotMatchedInsertAll().execute()
-
-
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -177,14 +128,13 @@ def run_identity(
     `on_step(name, seconds)` follows the run's steps as they finish (progress for a console)."""
     started = _now()
     clock = time.monotonic()
-    lake = _Lake(spark, config)
+    lake = Lakehouse(spark, config)
+    id_map = lake.table(*ID_MAP)
     rules = IdentityRules.from_config(config)
     last = None if full else _last_run(lake)
     # An id map written before deterministic clusters were kept cannot seed an incremental run.
     incremental = (
-        last is not None
-        and lake.exists(ID_MAP)
-        and "deterministic_cluster" in lake.read(ID_MAP).columns
+        last is not None and id_map.exists() and "deterministic_cluster" in id_map.read().columns
     )
     run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     result = IdentityRunResult(run_id, "incremental" if incremental else "full")
@@ -210,7 +160,7 @@ def run_identity(
         return result
 
     # Earlier ids, pinned before anything is rewritten: stable ids are assigned against them.
-    previous_map = lake.read(ID_MAP).localCheckpoint(eager=True) if lake.exists(ID_MAP) else None
+    previous_map = id_map.read().localCheckpoint(eager=True) if id_map.exists() else None
     step("read previous id map")
 
     normalized = normalize_observations(raw, rules, phone_regions(config)).localCheckpoint(
@@ -248,7 +198,7 @@ def run_identity(
     never = never_link_pairs(lake)
     # -- graph ------------------------------------------------------------------------------------
     if incremental:
-        known = lake.read(OBSERVATIONS)
+        known = lake.table(*OBSERVATIONS).read()
         new_obs = valid.join(
             known.select("source", "record_id", "node"),
             ["source", "record_id", "node"],
@@ -263,9 +213,8 @@ def run_identity(
         new_edges = co_occurrence_edges(record_obs, new=new_obs).localCheckpoint(eager=True)
         stats["new_observations"] = new_obs.count()
         stats["new_edges"] = new_edges.count()
-        lake.merge(
+        lake.table(*EDGES).merge(
             new_edges,
-            EDGES,
             ["src", "dst", "rule"],
             {
                 "records": "t.records + s.records",
@@ -273,9 +222,8 @@ def run_identity(
                 "last_seen": "greatest(t.last_seen, s.last_seen)",
             },
         )
-        lake.merge(
+        lake.table(*IDENTIFIERS).merge(
             identifier_nodes(new_obs).withColumn("status", F.lit("active")),
-            IDENTIFIERS,
             ["node"],
             {
                 "first_seen": "least(t.first_seen, s.first_seen)",
@@ -284,7 +232,7 @@ def run_identity(
                 "records": "t.records + s.records",
             },
         )
-        lake.append(new_obs.select(*valid.columns), OBSERVATIONS)
+        lake.table(*OBSERVATIONS).append(new_obs.select(*valid.columns))
         touched: DataFrame | None = (
             new_obs.select("node")
             .union(new_edges.select(F.col("src").alias("node")))
@@ -293,28 +241,28 @@ def run_identity(
             .distinct()
         )
     else:
-        lake.overwrite(valid, OBSERVATIONS)
-        observations = lake.read(OBSERVATIONS)
-        lake.overwrite(co_occurrence_edges(observations), EDGES)
-        lake.overwrite(
-            identifier_nodes(observations).withColumn("status", F.lit("active")), IDENTIFIERS
+        lake.table(*OBSERVATIONS).overwrite(valid)
+        observations = lake.table(*OBSERVATIONS).read()
+        lake.table(*EDGES).overwrite(co_occurrence_edges(observations))
+        lake.table(*IDENTIFIERS).overwrite(
+            identifier_nodes(observations).withColumn("status", F.lit("active"))
         )
         touched = None
     step("write graph")
 
-    identifiers = lake.read(IDENTIFIERS)
+    identifiers = lake.table(*IDENTIFIERS).read()
     scope = _scope(identifiers, previous_map, touched)
     if incremental and scope.limit(1).count() == 0:
         stats["note"] = "no new identifiers or edges: nothing changed"
         _finish(lake, result, started, marks, clock, exclusions)
         return result
 
-    traits = single_valued_traits(spark, config, rules, lake.read(OBSERVATIONS))
+    traits = single_valued_traits(spark, config, rules, lake.table(*OBSERVATIONS).read())
     step("person traits")
     on_driver = config.identity.driver_components_max_edges
 
     def recluster(scope: DataFrame, hubs: DataFrame, *, deterministic: bool) -> ClusterResult:
-        edges = edges_within(lake.read(EDGES), scope)
+        edges = edges_within(lake.table(*EDGES).read(), scope)
         if deterministic:
             edges = edges.where(F.col("kind") == DETERMINISTIC)
         return cluster_graph(
@@ -359,7 +307,7 @@ def run_identity(
         cluster = recluster_touched(
             cluster,
             identifiers,
-            lake.read(EDGES),
+            lake.table(*EDGES).read(),
             prob_edges,
             rules,
             hubs,
@@ -369,7 +317,7 @@ def run_identity(
         )
 
     # -- stable ids and writes ------------------------------------------------------------------
-    registry = lake.read(CUSTOMER_IDS, REGISTRY_SCHEMA)
+    registry = lake.table(*CUSTOMER_IDS).read(empty=REGISTRY_SCHEMA)
     prior = (
         previous_map.join(scope, "node", "left_semi")
         if previous_map is not None
@@ -394,15 +342,13 @@ def run_identity(
     changes = ids.changes.localCheckpoint(eager=True)
     stats["changes"] = {r.action: r["count"] for r in changes.groupBy("action").count().collect()}
     if incremental:
-        DeltaTable.forPath(spark, lake.path(ID_MAP)).alias("t").merge(
-            scope.alias("s"), "t.node = s.node"
-        ).whenMatchedDelete().execute()
-        lake.append(id_rows, ID_MAP)
+        id_map.delete_matching(scope, ["node"])
+        id_map.append(id_rows)
     else:
-        lake.overwrite(id_rows, ID_MAP)
+        id_map.overwrite(id_rows)
     _mark_hubs(lake, hubs)
     _write_registry(lake, ids.new_ids, changes, run_id, started)
-    lake.append(
+    lake.table(*MERGES).append(
         changes.select(
             F.lit(run_id).alias("run_id"),
             F.lit(started).alias("at"),
@@ -412,8 +358,7 @@ def run_identity(
             F.when(F.col("action") == "merge", F.lit("identifiers of both profiles now connect"))
             .otherwise(F.lit("identifiers moved to another profile (limit, never-link or hub)"))
             .alias("reason"),
-        ),
-        MERGES,
+        )
     )
     exclusions += [
         (run_id, started, h.id_type, h.value, h.node, "hub", h.detail, h.profiles)
@@ -441,10 +386,10 @@ class _LastRun:
     watermarks: dict[str, datetime]
 
 
-def _last_run(lake: _Lake) -> _LastRun | None:
-    if not lake.exists(RUNS):
+def _last_run(lake: Lakehouse) -> _LastRun | None:
+    if not lake.table(*RUNS).exists():
         return None
-    rows = lake.read(RUNS).orderBy(F.desc("finished_at")).limit(1).collect()
+    rows = lake.table(*RUNS).read().orderBy(F.desc("finished_at")).limit(1).collect()
     if not rows:
         return None
     marks = {k: datetime.fromisoformat(v) for k, v in json.loads(rows[0].watermarks).items()}
@@ -452,7 +397,7 @@ def _last_run(lake: _Lake) -> _LastRun | None:
 
 
 def _finish(
-    lake: _Lake,
+    lake: Lakehouse,
     result: IdentityRunResult,
     started: datetime,
     marks: dict[str, datetime],
@@ -460,10 +405,12 @@ def _finish(
     exclusions: list[tuple[Any, ...]],
 ) -> None:
     if exclusions:
-        lake.append(lake.spark.createDataFrame(exclusions, EXCLUSION_SCHEMA), EXCLUSIONS)
+        lake.table(*EXCLUSIONS).append(lake.spark.createDataFrame(exclusions, EXCLUSION_SCHEMA))
     if "identifiers" not in result.stats:
-        result.stats["identifiers"] = lake.read(IDENTIFIERS).count()
-        result.stats["customers"] = lake.read(ID_MAP).select("customer_id").distinct().count()
+        result.stats["identifiers"] = lake.table(*IDENTIFIERS).read().count()
+        result.stats["customers"] = (
+            lake.table(*ID_MAP).read().select("customer_id").distinct().count()
+        )
     result.stats["seconds"] = round(time.monotonic() - clock, 1)
     row = (
         result.run_id,
@@ -473,7 +420,7 @@ def _finish(
         json.dumps({k: v.isoformat() for k, v in marks.items()}),
         json.dumps(result.stats, default=str),
     )
-    lake.append(lake.spark.createDataFrame([row], RUN_SCHEMA), RUNS)
+    lake.table(*RUNS).append(lake.spark.createDataFrame([row], RUN_SCHEMA))
 
 
 def _scope(
@@ -493,13 +440,17 @@ def _scope(
 
 
 def _hubs(
-    lake: _Lake, rules: IdentityRules, identifiers: DataFrame, scope: DataFrame, incremental: bool
+    lake: Lakehouse,
+    rules: IdentityRules,
+    identifiers: DataFrame,
+    scope: DataFrame,
+    incremental: bool,
 ) -> DataFrame:
     """node, id_type, value, profiles, detail: hubs found now (detail set) or earlier (null).
 
     Only deterministic edges count: whether an identifier is a hub does not depend on what
     probabilistic matching found, so it is the same in every run mode."""
-    edges = lake.read(EDGES).where(F.col("kind") == DETERMINISTIC)
+    edges = lake.table(*EDGES).read().where(F.col("kind") == DETERMINISTIC)
     nodes = identifiers.select("node", "id_type", "value")
     if not incremental:  # the scope is every identifier: every edge counts
         return detect_hubs(nodes, edges.select("src", "dst"), rules).localCheckpoint(eager=True)
@@ -524,10 +475,8 @@ def _hubs(
     )
 
 
-def _mark_hubs(lake: _Lake, hubs: DataFrame) -> None:
-    DeltaTable.forPath(lake.spark, lake.path(IDENTIFIERS)).alias("t").merge(
-        hubs.select("node").alias("s"), "t.node = s.node"
-    ).whenMatchedUpdate(set={"status": "'hub'"}).execute()
+def _mark_hubs(lake: Lakehouse, hubs: DataFrame) -> None:
+    lake.table(*IDENTIFIERS).update_matching(hubs.select("node"), ["node"], {"status": "'hub'"})
 
 
 def _violated_never_link_nodes(never: DataFrame, previous_map: DataFrame | None) -> DataFrame:
@@ -552,17 +501,17 @@ def _node_of_ref(column: str) -> Any:
     )
 
 
-def never_link_pairs(lake: _Lake) -> DataFrame:
+def never_link_pairs(lake: Lakehouse) -> DataFrame:
     """(a, b) node pairs from the configuration and from `identity split`."""
     configured = [(a, b) for a, b in lake.config.identity.never_link]
     pairs = lake.spark.createDataFrame(configured, "a string, b string")
-    if lake.exists(NEVER_LINK):
-        pairs = pairs.unionByName(lake.read(NEVER_LINK).select("a", "b"))
+    if lake.table(*NEVER_LINK).exists():
+        pairs = pairs.unionByName(lake.table(*NEVER_LINK).read().select("a", "b"))
     return pairs.select(_node_of_ref("a").alias("a"), _node_of_ref("b").alias("b")).distinct()
 
 
 def _write_registry(
-    lake: _Lake, new_ids: DataFrame, changes: DataFrame, run_id: str, at: datetime
+    lake: Lakehouse, new_ids: DataFrame, changes: DataFrame, run_id: str, at: datetime
 ) -> None:
     fresh = new_ids.select(
         "customer_id",
@@ -572,25 +521,27 @@ def _write_registry(
         F.lit(at).alias("created_at"),
         F.lit(None).cast("timestamp").alias("retired_at"),
     )
-    lake.append(fresh, CUSTOMER_IDS)
+    registry = lake.table(*CUSTOMER_IDS)
+    registry.append(fresh)
     merges = changes.where(F.col("action") == "merge").select("old_customer_id", "customer_id")
     if merges.limit(1).count() == 0:
         return
-    table = DeltaTable.forPath(lake.spark, lake.path(CUSTOMER_IDS))
     # A retired id, and every id retired into it before, now resolve to the survivor.
-    table.alias("t").merge(
-        merges.alias("s"), "t.current_customer_id = s.old_customer_id"
-    ).whenMatchedUpdate(set={"current_customer_id": "s.customer_id"}).execute()
-    table.alias("t").merge(
-        merges.alias("s"), "t.customer_id = s.old_customer_id"
-    ).whenMatchedUpdate(set={"status": "'merged'", "retired_at": F.lit(at)}).execute()
+    registry.update_matching(
+        merges,
+        "t.current_customer_id = s.old_customer_id",
+        {"current_customer_id": "s.customer_id"},
+    )
+    registry.update_matching(
+        merges, "t.customer_id = s.old_customer_id", {"status": "'merged'", "retired_at": F.lit(at)}
+    )
 
 
 def _probabilistic_edges(
     spark: SparkSession,
     config: ProjectConfig,
     rules: IdentityRules,
-    lake: _Lake,
+    lake: Lakehouse,
     deterministic_labels: DataFrame,
     stats: dict[str, Any],
 ) -> DataFrame | None:
@@ -614,7 +565,7 @@ def _probabilistic_edges(
     labels = deterministic_labels.select(
         "node", F.concat(F.lit("k"), F.col("deterministic_cluster")).alias("label")
     )
-    anchors = record_anchors(lake.read(OBSERVATIONS), rules)
+    anchors = record_anchors(lake.table(*OBSERVATIONS).read(), rules)
     records = collapse_person_records(persons, anchors, labels)
     if len(records) < 3:
         return None
@@ -665,7 +616,7 @@ def _probabilistic_edges(
 
 
 def _replace_probabilistic_edges(
-    lake: _Lake, found: DataFrame | None, stats: dict[str, Any]
+    lake: Lakehouse, found: DataFrame | None, stats: dict[str, Any]
 ) -> DataFrame:
     """Make the probabilistic edges of silver.identity_edges exactly `found` (none if None).
 
@@ -673,13 +624,14 @@ def _replace_probabilistic_edges(
     reclustered, which is what keeps an incremental run equal to a full rebuild when a new
     record changes what matches (or the model learnt from it changes a probability).
     """
+    edges = lake.table(*EDGES)
     keys = "src long, dst long, probability double"
     new = (
         found.select("src", "dst", "probability")
         if found is not None
         else lake.spark.createDataFrame([], keys)
     )
-    old = lake.read(EDGES).where(F.col("kind") == PROBABILISTIC).select("src", "dst", "probability")
+    old = edges.read().where(F.col("kind") == PROBABILISTIC).select("src", "dst", "probability")
     differ = (
         old.alias("o")
         .join(new.alias("n"), ["src", "dst"], "full_outer")
@@ -693,14 +645,12 @@ def _replace_probabilistic_edges(
         removed.count() if stats["probabilistic_edges_changed"] else 0
     )
     if stats["probabilistic_edges_removed"]:
-        DeltaTable.forPath(lake.spark, lake.path(EDGES)).alias("t").merge(
-            removed.alias("s"),
-            f"t.src = s.src AND t.dst = s.dst AND t.kind = '{PROBABILISTIC}'",
-        ).whenMatchedDelete().execute()
+        edges.delete_matching(
+            removed, f"t.src = s.src AND t.dst = s.dst AND t.kind = '{PROBABILISTIC}'"
+        )
     if found is not None:
-        lake.merge(
+        edges.merge(
             found,
-            EDGES,
             ["src", "dst", "rule"],
             {"probability": "s.probability", "last_seen": "s.last_seen"},
         )
@@ -731,12 +681,12 @@ def add_never_link(
         if normal.value is None:
             raise ValueError(f"{ref}: not a usable {id_type} ({normal.reason})")
         refs.append(f"{id_type}:{normal.value}")
-    lake = _Lake(spark, config)
+    lake = Lakehouse(spark, config)
     row = spark.createDataFrame([(refs[0], refs[1], reason, _now())], NEVER_LINK_SCHEMA)
-    lake.append(row, NEVER_LINK)
+    lake.table(*NEVER_LINK).append(row)
     holders: list[str] = []
-    if lake.exists(ID_MAP):
-        id_map = lake.read(ID_MAP)
+    if lake.table(*ID_MAP).exists():
+        id_map = lake.table(*ID_MAP).read()
         for ref in refs:
             id_type, _, value = ref.partition(":")
             holders += [
@@ -750,9 +700,10 @@ def add_never_link(
 
 def resolve_customer_id(spark: SparkSession, config: ProjectConfig, customer_id: str) -> str | None:
     """The current id of `customer_id` (itself when active, the survivor when it was merged)."""
-    lake = _Lake(spark, config)
+    lake = Lakehouse(spark, config)
     rows = (
-        lake.read(CUSTOMER_IDS, REGISTRY_SCHEMA)
+        lake.table(*CUSTOMER_IDS)
+        .read(empty=REGISTRY_SCHEMA)
         .where(F.col("customer_id") == customer_id)
         .select("current_customer_id")
         .collect()

@@ -16,7 +16,7 @@ from lakecdp.identity.spark_normalizers import (
     event_observations,
 )
 from lakecdp.kernel.config import ProjectConfig, SourceConfig
-from lakecdp.kernel.tables import is_delta_table
+from lakecdp.kernel.delta import Table
 
 OBSERVATION_COLUMNS = ("source", "record_id", "record_ts", "market", "id_type", "raw_value")
 
@@ -35,13 +35,13 @@ def _since(df: DataFrame, watermark: datetime | None) -> DataFrame:
 def bronze_tables(spark: SparkSession, config: ProjectConfig) -> list[str]:
     """The bronze tables identity reads that exist so far (sources, then `events`)."""
     names = [*config.sources, "events"]
-    return [n for n in names if is_delta_table(spark, config.table_path("bronze", n))]
+    return [n for n in names if Table(spark, config, "bronze", n).exists()]
 
 
 def read_bronze(
     spark: SparkSession, config: ProjectConfig, table: str, watermark: datetime | None
 ) -> DataFrame:
-    return _since(spark.read.format("delta").load(config.table_path("bronze", table)), watermark)
+    return _since(Table(spark, config, "bronze", table).read(), watermark)
 
 
 def source_observations(rows: DataFrame, name: str, source: SourceConfig) -> DataFrame:

@@ -33,6 +33,7 @@ from pyspark.sql import functions as F
 from lakecdp.identity.ground_truth import EVENTS, RECORDS, TruthFile
 from lakecdp.identity.rules import IdentityRules
 from lakecdp.kernel.config import ProjectConfig
+from lakecdp.kernel.delta import Table
 from spark_jobs.identity.observations import bronze_tables, read_bronze, record_id_column
 from spark_jobs.identity.person_records import raw_person_records
 
@@ -259,7 +260,7 @@ def _deterministic_labels(
     from spark_jobs.identity.job import single_valued_traits
 
     def table(layer: str, name: str) -> DataFrame:
-        return spark.read.format("delta").load(config.table_path(layer, name))
+        return Table(spark, config, layer, name).read()
 
     identifiers = table("silver", "identifiers")
     observations = table("silver", "identifier_observations")
@@ -288,7 +289,7 @@ def identity_report(
     quality of the current id map and of deterministic matching alone."""
 
     def table(layer: str, name: str) -> DataFrame:
-        return spark.read.format("delta").load(config.table_path(layer, name))
+        return Table(spark, config, layer, name).read()
 
     id_map = table("silver", "id_map")
     observations = table("silver", "identifier_observations")

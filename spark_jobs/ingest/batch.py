@@ -13,14 +13,14 @@ import io
 import uuid
 from dataclasses import dataclass, field
 
-from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType
 
 from lakecdp.kernel.config import ProjectConfig, SourceConfig
 from lakecdp.kernel.contracts.events import Reason
-from lakecdp.kernel.tables import is_delta_table, list_files, register_table
+from lakecdp.kernel.delta import Table
+from lakecdp.kernel.tables import list_files
 from spark_jobs.ingest.quarantine import QUARANTINE_SCHEMA, QUARANTINE_TABLE, to_quarantine
 from spark_jobs.ingest.source_rules import CORRUPT, SOURCE_FILE, raw_payload, split_source_rows
 
@@ -69,15 +69,10 @@ def known_files(
     spark: SparkSession, config: ProjectConfig
 ) -> dict[tuple[str, str], tuple[int, int]]:
     """(source, path) -> (size, mtime) of every file already ingested."""
-    path = config.table_path(*INGESTED_FILES_TABLE)
-    if not is_delta_table(spark, path):
+    files = Table(spark, config, *INGESTED_FILES_TABLE)
+    if not files.exists():
         return {}
-    rows = (
-        spark.read.format("delta")
-        .load(path)
-        .select("source", "file_path", "file_size", "file_mtime_ms")
-        .collect()
-    )
+    rows = files.read().select("source", "file_path", "file_size", "file_mtime_ms").collect()
     return {(r.source, r.file_path): (r.file_size, r.file_mtime_ms) for r in rows}
 
 
@@ -172,14 +167,6 @@ def _in_files(column: str, files: list[str]) -> str:
     return f"{column} in ({quoted})"
 
 
-def _replace_rows(spark: SparkSession, df: DataFrame, path: str, predicate: str) -> None:
-    """Replace exactly the rows matching `predicate` with `df` (creates the table if new)."""
-    if is_delta_table(spark, path):
-        df.write.format("delta").mode("overwrite").option("replaceWhere", predicate).save(path)
-    else:
-        df.write.format("delta").mode("append").save(path)
-
-
 @dataclass
 class _SourceBatch:
     """What one source contributes to a run; the shared ops tables are written once per run."""
@@ -255,10 +242,7 @@ def ingest_source(
             F.lit(run_id).alias("_run_id"),
         )
         readable = [f for f in batch.files if f not in {p.path for p in problems}]
-        _replace_rows(
-            spark, bronze, config.table_path("bronze", name), _in_files(SOURCE_FILE, readable)
-        )
-        register_table(spark, config, "bronze", name)
+        Table(spark, config, "bronze", name).replace_where(bronze, _in_files(SOURCE_FILE, readable))
         refusals.append(
             to_quarantine(
                 checked.where("_reason is not null"),
@@ -313,19 +297,10 @@ def ingest_source(
 
 
 def record_files(spark: SparkSession, config: ProjectConfig, files: DataFrame) -> None:
-    path = config.table_path(*INGESTED_FILES_TABLE)
-    files = files.withColumn("ingested_at", F.current_timestamp())
-    if not is_delta_table(spark, path):
-        files.write.format("delta").save(path)
-        register_table(spark, config, *INGESTED_FILES_TABLE)
-        return
-    (
-        DeltaTable.forPath(spark, path)
-        .alias("t")
-        .merge(files.alias("s"), "t.source = s.source and t.file_path = s.file_path")
-        .whenMatchedUpdateAll()
-        .whenNotMatchedInsertAll()
-        .execute()
+    """Record `files` (INGESTED_FILES_SCHEMA) in ops.ingested_files: one row per source and
+    path, so a file read again (changed, or after a crash) replaces its record."""
+    Table(spark, config, *INGESTED_FILES_TABLE).merge(
+        files.withColumn("ingested_at", F.current_timestamp()), ["source", "file_path"], "all"
     )
 
 
@@ -348,17 +323,14 @@ def run_batch_ingest(
     batches = [ingest_source(spark, config, name, run_id, known) for name in names]
     try:
         files = [f for b in batches for f in b.files]
-        quarantine_path = config.table_path(*QUARANTINE_TABLE)
+        quarantine = Table(spark, config, *QUARANTINE_TABLE)
         refused = _union([b.quarantine for b in batches if b.quarantine is not None])
-        if files and (refused is not None or is_delta_table(spark, quarantine_path)):
+        if files and (refused is not None or quarantine.exists()):
             # Replacing every file read this run also clears refusals of a file fixed since.
-            _replace_rows(
-                spark,
+            quarantine.replace_where(
                 refused if refused is not None else spark.createDataFrame([], QUARANTINE_SCHEMA),
-                quarantine_path,
                 "origin = 'batch' and " + _in_files("location", files),
             )
-            register_table(spark, config, *QUARANTINE_TABLE)
         records = [r for b in batches for r in b.records]
         if records:
             record_files(spark, config, spark.createDataFrame(records, INGESTED_FILES_SCHEMA))

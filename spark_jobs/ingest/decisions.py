@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 
-from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
@@ -25,7 +24,8 @@ from pyspark.sql.types import (
 )
 
 from lakecdp.kernel.config import ProjectConfig
-from lakecdp.kernel.tables import DECISIONS, is_delta_table, list_files
+from lakecdp.kernel.delta import Table
+from lakecdp.kernel.tables import DECISIONS, list_files
 from spark_jobs.ingest.batch import INGESTED_FILES_SCHEMA, known_files, record_files
 from spark_jobs.ingest.quarantine import QUARANTINE_TABLE, only_new_refusals, to_quarantine
 
@@ -89,19 +89,11 @@ def ingest_decisions(spark: SparkSession, config: ProjectConfig) -> dict[str, in
         .withColumn("_ingested_at", F.current_timestamp())
         .dropDuplicates(["decision_id"])
     )
-    path = config.table_path(*DECISIONS)
-    if not is_delta_table(spark, path):
-        good.limit(0).write.format("delta").save(path)
-    table = DeltaTable.forPath(spark, path)
-    (
-        table.alias("t")
-        .merge(good.alias("s"), "t.decision_id = s.decision_id")
-        .whenNotMatchedInsertAll()
-        .execute()
-    )
-    metrics = table.history(1).select("operationMetrics").first()[0]  # type: ignore[index]
-    inserted = int(metrics.get("numTargetRowsInserted", 0))
-    quarantine_path = config.table_path(*QUARANTINE_TABLE)
+    bronze = Table(spark, config, *DECISIONS)
+    if not bronze.exists():  # created empty, so that the merge's own metrics count every insert
+        bronze.append(good.limit(0))
+    bronze.merge(good, ["decision_id"])  # insert-only: a logged decision never changes
+    inserted = int(bronze.last_commit_metrics().get("numTargetRowsInserted", 0))
     refused = to_quarantine(
         bad,
         source=F.lit(SOURCE),
@@ -114,10 +106,10 @@ def ingest_decisions(spark: SparkSession, config: ProjectConfig) -> dict[str, in
         raw_payload=F.coalesce("_corrupt_record", F.to_json(F.struct("*"))),
         run_id=run_id,
     )
-    new_refusals = only_new_refusals(spark, refused, quarantine_path)
+    new_refusals = only_new_refusals(spark, config, refused)
     quarantined = new_refusals.count()
     if quarantined:
-        new_refusals.write.format("delta").mode("append").save(quarantine_path)
+        Table(spark, config, *QUARANTINE_TABLE).append(new_refusals)
     per_file = {
         r._source_file: (int(r.ok), int(r.refused))
         for r in raw.groupBy("_source_file")

@@ -10,7 +10,8 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType, TimestampType
 
-from lakecdp.kernel.tables import is_delta_table
+from lakecdp.kernel.config import ProjectConfig
+from lakecdp.kernel.delta import Table
 
 QUARANTINE_TABLE = ("ops", "quarantine")
 
@@ -74,10 +75,11 @@ def to_quarantine(
     )
 
 
-def only_new_refusals(spark: SparkSession, refused: DataFrame, path: str) -> DataFrame:
+def only_new_refusals(spark: SparkSession, config: ProjectConfig, refused: DataFrame) -> DataFrame:
     """Drop refusals whose record_key is quarantined already (and repeats within `refused`)."""
     refused = refused.dropDuplicates(["record_key"])
-    if not is_delta_table(spark, path):
+    quarantine = Table(spark, config, *QUARANTINE_TABLE)
+    if not quarantine.exists():
         return refused
-    known = spark.read.format("delta").load(path).select("record_key")
+    known = quarantine.read().select("record_key")
     return refused.join(known, "record_key", "left_anti").select(*QUARANTINE_SCHEMA.fieldNames())

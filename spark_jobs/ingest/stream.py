@@ -19,7 +19,8 @@ from pyspark.sql.streaming import StreamingQuery
 from pyspark.sql.types import StringType, StructField, StructType
 
 from lakecdp.kernel.config import ProjectConfig
-from lakecdp.kernel.tables import is_delta_table, path_exists, register_table
+from lakecdp.kernel.delta import Table
+from lakecdp.kernel.tables import path_exists
 from spark_jobs.ingest.event_rules import parse_event_lines, to_bronze_events
 from spark_jobs.ingest.quarantine import QUARANTINE_TABLE, only_new_refusals, to_quarantine
 
@@ -60,6 +61,8 @@ def _stream_id(config: ProjectConfig, query: str) -> str:
 
 
 def _append_once(df: DataFrame, path: str, app_id: str, version: int) -> None:
+    """An append Delta skips when (app_id, version) has committed already: the exactly-once write
+    of a micro-batch, so not `Table.append` (no transaction ids; it registers on every call)."""
     (
         df.write.format("delta")
         .mode("append")
@@ -83,18 +86,18 @@ def append_new_events(
     checkpointed stream): an anti-join on the message_id column, then an append that Delta
     skips if this batch id was already committed (a replay after a crash).
     """
-    path = config.table_path(*EVENTS_TABLE)
-    if is_delta_table(spark, path):
-        known = spark.read.format("delta").load(path).select("message_id")
+    bronze = Table(spark, config, *EVENTS_TABLE)
+    if bronze.exists():
+        known = bronze.read().select("message_id")
         events = events.join(known, "message_id", "left_anti")
     else:
         # Created with file statistics on the columns queries filter on, not on the long JSON
         # texts (traits, properties, context) that Delta would otherwise profile on every write.
         events.limit(0).write.format("delta").option(
             "delta.dataSkippingStatsColumns", ",".join(EVENTS_STATS_COLUMNS)
-        ).save(path)
-    _append_once(events, path, app_id, batch_id)
-    register_table(spark, config, *EVENTS_TABLE)
+        ).save(bronze.path)
+    _append_once(events, bronze.path, app_id, batch_id)
+    bronze.register()
 
 
 def process_event_batch(
@@ -167,7 +170,7 @@ def process_rejected_batch(
         received_at=F.try_to_timestamp(F.col("r.receivedAt")),
     )
     path = config.table_path(*QUARANTINE_TABLE)
-    _append_once(only_new_refusals(spark, refused, path), path, f"{stream_id}:q", batch_id)
+    _append_once(only_new_refusals(spark, config, refused), path, f"{stream_id}:q", batch_id)
 
 
 def _landing_lines(spark: SparkSession, folder: str, max_files: int) -> DataFrame:
@@ -239,6 +242,6 @@ def run_streams(spark: SparkSession, config: ProjectConfig, options: StreamOptio
     for query in queries:
         if query.exception() is not None:
             raise RuntimeError(f"stream {query.name} failed: {query.exception()}")
-    for layer, table in (QUARANTINE_TABLE, BATCHES_TABLE):
-        if is_delta_table(spark, config.table_path(layer, table)):
-            register_table(spark, config, layer, table)
+    for table in (Table(spark, config, *QUARANTINE_TABLE), Table(spark, config, *BATCHES_TABLE)):
+        if table.exists():
+            table.register()

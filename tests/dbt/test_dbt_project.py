@@ -247,6 +247,27 @@ def test_dim_customers_contract_follows_the_project_configuration(
     assert columns == _dim_customers_columns(defaults)
 
 
+def test_customer_snapshot_checks_every_configured_trait_and_consent(
+    manifest: dict, tmp_path: Path
+) -> None:
+    """History records a change of the market, any trait or its source, and any consent purpose
+    x channel of the configuration (it once checked 6 of the 12 consent columns)."""
+    variables = dbt_vars(make_config(tmp_path / "lakehouse"))
+    traits = variables["profile_traits"]
+    expected = {
+        "market",
+        *traits,
+        *(f"{trait}_source" for trait in traits),
+        *(
+            f"consent_{purpose}_{channel}"
+            for purpose in variables["consent_purposes"]
+            for channel in variables["consent_channels"]
+        ),
+    }
+    snapshot = manifest["nodes"]["snapshot.lakecdp.dim_customers_snapshot"]
+    assert set(snapshot["config"]["check_cols"]) == expected
+
+
 def test_mart_names_follow_the_layout(manifest: dict) -> None:
     for node in manifest["nodes"].values():
         if node["resource_type"] != "model":

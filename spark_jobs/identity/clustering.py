@@ -18,11 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+import pyarrow as pa
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType
 
 from lakecdp.identity.constrained import GIVEN_NAMES, SPECIAL_TRAITS, Edge, split_component
+from lakecdp.identity.graph_on_driver import cluster_on_driver
 from lakecdp.identity.rules import IdentityRules
 from spark_jobs.identity.components import connected_components
 from spark_jobs.identity.graph import DETERMINISTIC
@@ -33,6 +35,13 @@ SPLIT_SCHEMA = StructType(
         StructField("cluster", LongType()),
         StructField("refused", StringType()),
     ]
+)
+
+ASSIGNMENT_ARROW = pa.schema(
+    [("node", pa.int64()), ("component", pa.int64()), ("cluster", pa.int64())]
+)
+SPLITS_ARROW = pa.schema(
+    [("component", pa.int64()), ("refused", pa.string()), ("clusters", pa.int64())]
 )
 
 
@@ -142,6 +151,12 @@ def cluster_graph(
         F.max(F.coalesce("probability", F.lit(1.0))).alias("probability"),
         F.sum(F.coalesce("records", F.lit(1))).cast("long").alias("records"),
     )
+    if driver_max_edges > 0:
+        # One bounded collect: a small graph is clustered in this process (fixed job overhead
+        # would be most of the time); a larger one falls through to the distributed path.
+        collected = support.limit(driver_max_edges + 1).toArrow()
+        if collected.num_rows <= driver_max_edges:
+            return _cluster_collected(collected, active, rules, never_link, traits)
     cc = connected_components(
         support.select("src", "dst"), active.select("node"), driver_max_edges=driver_max_edges
     )
@@ -319,6 +334,36 @@ def cluster_graph(
         .where(F.col("clusters") > 1)
     )
     return ClusterResult(assignments, splits, cc.rounds)
+
+
+def _cluster_collected(
+    support: pa.Table,
+    active: DataFrame,
+    rules: IdentityRules,
+    never_link: DataFrame | None,
+    traits: DataFrame | None,
+) -> ClusterResult:
+    """`cluster_graph` on the driver, for a graph whose edges (`support`) are already here."""
+    spark = active.sparkSession
+    found = cluster_on_driver(
+        active.toArrow().to_pandas(),
+        support.to_pandas(),
+        rules,
+        None if never_link is None else never_link.select("a", "b").toArrow().to_pandas(),
+        None
+        if traits is None
+        else traits.join(active.select("node"), "node", "left_semi")
+        .select("node", "trait", "value")
+        .toArrow()
+        .to_pandas(),
+    )
+    assignments = spark.createDataFrame(
+        pa.Table.from_pandas(found.assignments, preserve_index=False).cast(ASSIGNMENT_ARROW)
+    )
+    splits = spark.createDataFrame(
+        pa.Table.from_pandas(found.splits, preserve_index=False).cast(SPLITS_ARROW)
+    )
+    return ClusterResult(assignments, splits, 0)
 
 
 def recluster_touched(

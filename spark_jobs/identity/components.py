@@ -25,12 +25,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pyarrow as pa
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components as scipy_components
+
+from lakecdp.identity.graph_on_driver import smallest_in_component
 
 
 @dataclass(frozen=True)
@@ -42,17 +41,9 @@ class ComponentsResult:
 def _components_on_driver(edges: DataFrame) -> DataFrame:
     """u (node), v (its component's smallest node) for every node of the edges (u, v)."""
     table = edges.select("u", "v").toArrow()
-    u = table.column("u").to_numpy()
-    v = table.column("v").to_numpy()
-    nodes, index = np.unique(np.concatenate([u, v]), return_inverse=True)
-    graph = coo_matrix(
-        (np.ones(len(u), dtype=np.int8), (index[: len(u)], index[len(u) :])),
-        shape=(len(nodes), len(nodes)),
+    nodes, smallest = smallest_in_component(
+        table.column("u").to_numpy(), table.column("v").to_numpy()
     )
-    _, labels = scipy_components(graph, directed=False)
-    # `nodes` is sorted, so a label's first position holds its component's smallest node.
-    _, first = np.unique(labels, return_index=True)
-    smallest = nodes[first][labels]
     return edges.sparkSession.createDataFrame(
         pa.table({"u": pa.array(nodes, pa.int64()), "v": pa.array(smallest, pa.int64())})
     )

@@ -1,30 +1,23 @@
 """The repository as Feast's own tools read it: `feast plan`, `feast apply` and `feast ui` run in
 this folder find every entity, source, feature view and service here, at module level.
 
-They are the objects `lakecdp features apply` registers (`definitions(config)`), built from
-lakecdp.yaml as every command builds them: `$LAKECDP_CONFIG`, else the nearest lakecdp.yaml, so
-their sources point at this lakehouse's Delta tables. Everything else in the folder is in
+They are the objects `lakecdp features apply` registers, built once by
+`feature_repo.repository(config)` from lakecdp.yaml as every command builds them:
+`$LAKECDP_CONFIG`, else the nearest lakecdp.yaml, so their sources point at this lakehouse's
+Delta tables. Everything else in the folder is in
 `.feastignore`: it holds the factories, and Feast would import it under a second name.
 """
 
 from __future__ import annotations
 
-from feast import Project
-
-from feature_repo.data_sources import DataSources
+from feature_repo import repository
 from feature_repo.entities import customer, identifier
-from feature_repo.feature_services import feature_services
-from feature_repo.feature_views import feature_views
 from lakecdp.kernel.config import load_config
 
-_config = load_config()
-project = Project(
-    name=_config.features.project,
-    description="Unified customer features: transactions, profile and consent, live activity.",
-)
-sources = DataSources.from_config(_config)
-views = feature_views(_config, sources)
-services = feature_services(views)
+_repository = repository(load_config())
+project = _repository.project
+sources = _repository.sources
+views = _repository.views
 
 transactions_source = sources.transactions
 profiles_source = sources.profiles
@@ -37,7 +30,7 @@ customer_profile = views["customer_profile"]
 customer_activity = views["customer_activity"]
 identifier_lookup = views["identifier_lookup"]
 
-purchase_propensity_v1, decision_context_v1 = services
+purchase_propensity_v1, decision_context_v1 = _repository.services
 
 __all__ = [
     "activity_push_source",

@@ -52,6 +52,7 @@ from spark_jobs.identity.graph import (
     identifier_nodes,
 )
 from spark_jobs.identity.observations import node_id, raw_observations
+from spark_jobs.identity.person_records import split_traits
 from spark_jobs.identity.stable_ids import assign_customer_ids
 
 log = logging.getLogger("lakecdp.identity")
@@ -197,6 +198,7 @@ def run_identity(
 
     never = never_link_pairs(lake)
     # -- graph ------------------------------------------------------------------------------------
+    full_hubs: DataFrame | None = None
     if incremental:
         known = lake.table(*OBSERVATIONS).read()
         new_obs = valid.join(
@@ -241,23 +243,51 @@ def run_identity(
             .distinct()
         )
     else:
-        lake.table(*OBSERVATIONS).overwrite(valid)
-        observations = lake.table(*OBSERVATIONS).read()
-        lake.table(*EDGES).overwrite(co_occurrence_edges(observations))
-        lake.table(*IDENTIFIERS).overwrite(
-            identifier_nodes(observations).withColumn("status", F.lit("active"))
+        # Kept in memory: the edges, identifiers and person anchors are built from it, not from
+        # the table just written (each read of which is a snapshot and file-listing job).
+        observations = valid.localCheckpoint(eager=True)
+        lake.table(*OBSERVATIONS).overwrite(observations)
+        graph_edges = co_occurrence_edges(observations).localCheckpoint(eager=True)
+        lake.table(*EDGES).overwrite(graph_edges)
+        # Hubs before the identifiers are written: each is written with its status once.
+        nodes = identifier_nodes(observations).localCheckpoint(eager=True)
+        full_hubs = detect_hubs(
+            nodes.select("node", "id_type", "value"),
+            graph_edges.where(F.col("kind") == DETERMINISTIC).select("src", "dst"),
+            rules,
+        ).localCheckpoint(eager=True)
+        is_hub = full_hubs.select("node", F.lit("hub").alias("status"))
+        written = (
+            nodes.join(is_hub, "node", "left")
+            .withColumn("status", F.coalesce("status", F.lit("active")))
+            .select(*nodes.columns, "status")
+            .localCheckpoint(eager=True)
         )
+        lake.table(*IDENTIFIERS).overwrite(written)
         touched = None
     step("write graph")
+    if incremental:
+        observations = lake.table(*OBSERVATIONS).read()
 
-    identifiers = lake.table(*IDENTIFIERS).read()
+    identifiers = lake.table(*IDENTIFIERS).read() if incremental else written
     scope = _scope(identifiers, previous_map, touched)
     if incremental and scope.limit(1).count() == 0:
         stats["note"] = "no new identifiers or edges: nothing changed"
         _finish(lake, result, started, marks, clock, exclusions)
         return result
 
-    traits = single_valued_traits(spark, config, rules, lake.table(*OBSERVATIONS).read())
+    # Person records with their anchors, read and joined once: the split traits and the
+    # matcher both use them.
+    anchored = (
+        person_records_with_anchors(spark, config, rules, observations)
+        if use_probabilistic or _compares_traits(config, rules)
+        else None
+    )
+    traits = (
+        split_traits(anchored, config, rules)
+        if anchored is not None and _compares_traits(config, rules)
+        else None
+    )
     step("person traits")
     on_driver = config.identity.driver_components_max_edges
 
@@ -275,7 +305,7 @@ def run_identity(
             driver_max_edges=on_driver,
         )
 
-    hubs = _hubs(lake, rules, identifiers, scope, incremental)
+    hubs = full_hubs if full_hubs is not None else _hubs(lake, rules, identifiers, scope)
     # Deterministic profiles first, from deterministic edges only: they are what probabilistic
     # matching compares across and learns from, in full and incremental runs alike.
     cluster = recluster(scope, hubs, deterministic=True)
@@ -289,8 +319,8 @@ def run_identity(
     deterministic_labels = deterministic_labels.localCheckpoint(eager=True)
     step("deterministic clustering")
     prob_edges = (
-        _probabilistic_edges(spark, config, rules, lake, deterministic_labels, stats)
-        if use_probabilistic
+        _probabilistic_edges(spark, config, anchored, deterministic_labels, stats)
+        if use_probabilistic and anchored is not None
         else None
     )
     rescored = _replace_probabilistic_edges(lake, prob_edges, stats)
@@ -299,7 +329,7 @@ def run_identity(
     # The table's probabilistic edges are now exactly prob_edges (None when there are none).
     if incremental and (prob_edges is not None or stats["probabilistic_edges_changed"]):
         scope = _scope(identifiers, previous_map, touched.union(rescored))  # type: ignore[union-attr]
-        hubs = _hubs(lake, rules, identifiers, scope, incremental)
+        hubs = _hubs(lake, rules, identifiers, scope)
         cluster = recluster(scope, hubs, deterministic=False)
     elif prob_edges is not None:
         # A full run: only the deterministic components a probabilistic edge touches can change
@@ -346,7 +376,8 @@ def run_identity(
         id_map.append(id_rows)
     else:
         id_map.overwrite(id_rows)
-    _mark_hubs(lake, hubs)
+    if incremental:  # a full run wrote every identifier with its status
+        _mark_hubs(lake, hubs)
     _write_registry(lake, ids.new_ids, changes, run_id, started)
     lake.table(*MERGES).append(
         changes.select(
@@ -444,16 +475,14 @@ def _hubs(
     rules: IdentityRules,
     identifiers: DataFrame,
     scope: DataFrame,
-    incremental: bool,
 ) -> DataFrame:
-    """node, id_type, value, profiles, detail: hubs found now (detail set) or earlier (null).
+    """node, id_type, value, profiles, detail: hubs found now (detail set) or earlier (null),
+    for an incremental run (a full run finds them as it writes the graph).
 
     Only deterministic edges count: whether an identifier is a hub does not depend on what
     probabilistic matching found, so it is the same in every run mode."""
     edges = lake.table(*EDGES).read().where(F.col("kind") == DETERMINISTIC)
     nodes = identifiers.select("node", "id_type", "value")
-    if not incremental:  # the scope is every identifier: every edge counts
-        return detect_hubs(nodes, edges.select("src", "dst"), rules).localCheckpoint(eager=True)
     incident = (
         edges.join(scope.withColumnRenamed("node", "src"), "src", "left_semi")
         .unionByName(edges.join(scope.withColumnRenamed("node", "dst"), "dst", "left_semi"))
@@ -540,33 +569,24 @@ def _write_registry(
 def _probabilistic_edges(
     spark: SparkSession,
     config: ProjectConfig,
-    rules: IdentityRules,
-    lake: Lakehouse,
+    anchored: DataFrame,
     deterministic_labels: DataFrame,
     stats: dict[str, Any],
 ) -> DataFrame | None:
     """Edges between the anchors of records Splink matches across deterministic profiles.
 
-    A function of the person records and the deterministic profiles of every node only (the
-    records are sorted, the u sample seeded), so an incremental run finds the same edges as a
-    full rebuild.
+    A function of the person records (`anchored`: with their anchors) and the deterministic
+    profiles of every node only (the records are sorted, the u sample seeded), so an
+    incremental run finds the same edges as a full rebuild.
     """
     from lakecdp.identity.person_fields import normalize_person_frame
     from lakecdp.identity.person_matching import MatchSettings, match_people
-    from spark_jobs.identity.person_records import (
-        collapse_person_records,
-        raw_person_records,
-        record_anchors,
-    )
+    from spark_jobs.identity.person_records import collapse_person_records
 
-    persons = raw_person_records(spark, config)
-    if persons is None:
-        return None
     labels = deterministic_labels.select(
         "node", F.concat(F.lit("k"), F.col("deterministic_cluster")).alias("label")
     )
-    anchors = record_anchors(lake.table(*OBSERVATIONS).read(), rules)
-    records = collapse_person_records(persons, anchors, labels)
+    records = collapse_person_records(anchored, labels)
     if len(records) < 3:
         return None
     normalized = normalize_person_frame(records.drop(columns=["anchor"]))
@@ -711,15 +731,34 @@ def resolve_customer_id(spark: SparkSession, config: ProjectConfig, customer_id:
     return rows[0].current_customer_id if rows else None
 
 
+def _compares_traits(config: ProjectConfig, rules: IdentityRules) -> bool:
+    return bool(config.identity.single_valued_traits) or bool(rules.household_shared)
+
+
+def person_records_with_anchors(
+    spark: SparkSession, config: ProjectConfig, rules: IdentityRules, observations: DataFrame
+) -> DataFrame | None:
+    """Every bronze person record with its anchor node and phone, materialized (None when no
+    source maps person fields)."""
+    from spark_jobs.identity.person_records import (
+        anchored_records,
+        raw_person_records,
+        record_anchors,
+    )
+
+    persons = raw_person_records(spark, config)
+    if persons is None:
+        return None
+    return anchored_records(persons, record_anchors(observations, rules)).localCheckpoint(
+        eager=True
+    )
+
+
 def single_valued_traits(
     spark: SparkSession, config: ProjectConfig, rules: IdentityRules, observations: DataFrame
 ) -> DataFrame | None:
     """node, trait, value on each record's anchor (`person_records.split_traits`)."""
-    from spark_jobs.identity.person_records import raw_person_records, record_anchors, split_traits
-
-    if not config.identity.single_valued_traits and not rules.household_shared:
+    if not _compares_traits(config, rules):
         return None  # nothing to compare: bronze is not read
-    persons = raw_person_records(spark, config)
-    if persons is None:
-        return None
-    return split_traits(persons, record_anchors(observations, rules), config, rules)
+    anchored = person_records_with_anchors(spark, config, rules, observations)
+    return None if anchored is None else split_traits(anchored, config, rules)

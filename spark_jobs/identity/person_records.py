@@ -76,20 +76,24 @@ def raw_person_records(spark: SparkSession, config: ProjectConfig) -> DataFrame 
     return out
 
 
-def collapse_person_records(
-    persons: DataFrame, anchors: DataFrame, labels: DataFrame
-) -> pd.DataFrame:
+def anchored_records(persons: DataFrame, anchors: DataFrame) -> DataFrame:
+    """Person records (`raw_person_records`) with their anchor and phone (`record_anchors`):
+    what the split traits and the matcher both read, so a run joins and keeps it once."""
+    return persons.join(anchors, ["source", "record_id"])
+
+
+def collapse_person_records(anchored: DataFrame, labels: DataFrame) -> pd.DataFrame:
     """One row per distinct (anchor, traits, phone), keyed `source|record_id`, with its cluster
     label and its anchor as `known_match` (rows sharing an anchor are one person's versions).
     `phone` (the record's phone identifier) tells the matcher whether a suffix can be it.
 
-    `labels` maps nodes to the label of the cluster they are in (node, label).
+    `anchored` comes from `anchored_records`; `labels` maps nodes to the label of the cluster
+    they are in (node, label).
     """
-    with_anchor = persons.join(anchors, ["source", "record_id"])
     traits = [*PERSON_FIELDS, "phone"]
     # A record re-sent with other traits (a CRM edit) is one group per version: the key carries
     # a hash of the traits so it stays unique.
-    grouped = with_anchor.groupBy("anchor", *traits).agg(
+    grouped = anchored.groupBy("anchor", *traits).agg(
         F.concat(
             F.min(F.concat_ws("|", "source", "record_id")),
             F.lit("#"),
@@ -118,8 +122,7 @@ def collapse_person_records(
 
 
 def anchor_traits(
-    persons: DataFrame,
-    anchors: DataFrame,
+    anchored: DataFrame,
     traits: list[str],
     *,
     given_names: bool = False,
@@ -138,18 +141,16 @@ def anchor_traits(
     if not traits and not given_names:
         raise ValueError("anchor_traits needs at least one trait")
     conclusive = conclusive or []
-    present = set(persons.columns)
+    present = set(anchored.columns)
     needed = [
         *traits,
         *conclusive,
         *(("first_name", "last_name", "full_name") if given_names else ()),
     ]
     fields = [f for f in PERSON_FIELDS if f in needed and f in present]
-    rows = (
-        persons.join(anchors, ["source", "record_id"])
-        .select(F.col("anchor").alias("node"), *[F.col(f).cast("string") for f in fields])
-        .distinct()
-    )
+    rows = anchored.select(
+        F.col("anchor").alias("node"), *[F.col(f).cast("string") for f in fields]
+    ).distinct()
 
     def values(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
@@ -181,18 +182,19 @@ def anchor_traits(
 
 
 def split_traits(
-    persons: DataFrame, anchors: DataFrame, config: ProjectConfig, rules: IdentityRules
+    anchored: DataFrame, config: ProjectConfig, rules: IdentityRules
 ) -> DataFrame | None:
-    """What the limit split compares, from whichever person columns `persons` has: the
+    """What the limit split compares, from whichever person columns `anchored` (person records
+    with their anchor, `anchored_records`) has: the
     `identity.single_valued_traits`, given names when a household-shared identifier type
     needs them, and the `identity.conclusive_traits` that overrule both. Materialized: the
     split reads it once per component batch."""
-    present = set(persons.columns)
+    present = set(anchored.columns)
     wanted = [t for t in config.identity.single_valued_traits if t in present]
     names = bool(rules.household_shared) and bool({"first_name", "full_name"} & present)
     if not wanted and not names:
         return None
     conclusive = [t for t in config.identity.conclusive_traits if t in present]
     return anchor_traits(
-        persons, anchors, wanted, given_names=names, conclusive=conclusive
+        anchored, wanted, given_names=names, conclusive=conclusive
     ).localCheckpoint(eager=True)

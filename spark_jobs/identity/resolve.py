@@ -186,14 +186,14 @@ def _traits(
     person: dict[str, str],
 ) -> DataFrame | None:
     """The pipeline's split traits (`person_records.split_traits`), on each row's own node."""
-    from spark_jobs.identity.person_records import split_traits
+    from spark_jobs.identity.person_records import anchored_records, split_traits
 
     mapped = [f for f in PERSON_FIELDS if f in person]
     persons = base.select(F.lit(SOURCE).alias("source"), "record_id", *mapped)
     anchors = record_nodes.select(
         F.lit(SOURCE).alias("source"), "record_id", F.col("node").alias("anchor")
     )
-    return split_traits(persons, anchors, config, rules)
+    return split_traits(anchored_records(persons, anchors), config, rules)
 
 
 def _probabilistic_edges(

@@ -79,3 +79,28 @@ def test_feast_apply_registers_what_the_platform_serves(tmp_path: Path) -> None:
     assert sources["gold_dim_customers"].path == make_config(lakehouse).table_path(  # type: ignore[attr-defined]
         "gold", "dim_customers"
     )
+
+
+def test_feast_plan_after_the_platform_applied_creates_and_deletes_nothing(tmp_path: Path) -> None:
+    """`lakecdp features apply` and `feast apply` register the same objects, project included:
+    after the platform's apply, a data scientist's `feast plan` has nothing to create or delete
+    (Feast may still list views as updated: it compares their sources' registration times)."""
+    from lakecdp.decisioning.feature_store import apply_definitions
+
+    lakehouse = tmp_path / "lakehouse"
+    lakehouse.mkdir()
+    apply_definitions(make_config(lakehouse))
+
+    plan = feast(lakehouse, "plan", "--skip-source-validation")
+
+    assert plan.returncode == 0, plan.stderr[-2000:]
+    kinds = ("project", "entity", "feature view", "feature service", "data source")
+    changed = [
+        line.strip()
+        for line in plan.stdout.splitlines()
+        if line.strip().startswith(
+            tuple(f"{verb} {kind}" for verb in ("Created", "Deleted") for kind in kinds)
+        )
+    ]
+    assert changed == [], plan.stdout[-3000:]
+    assert "Updated feature view customer_profile" in plan.stdout  # the plan did compare them

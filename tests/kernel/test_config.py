@@ -129,7 +129,7 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     [
         (
             lambda d: d["decisioning"]["caps"].update({"fax": {"max": 1}}),
-            "decisioning.caps.fax: unknown consent channel",
+            "decisioning.caps.fax: unknown consent channel 'fax'",
         ),
         (
             lambda d: d["decisioning"].update({"experiment": "nope"}),

@@ -3,6 +3,7 @@ locations derived from the lakehouse root."""
 
 from __future__ import annotations
 
+from collections.abc import Container, Iterable
 from functools import cached_property
 
 from pydantic import Field, model_validator
@@ -122,8 +123,8 @@ class ProjectConfig(Section):
                         f"sources.{name}.identifiers.{column}: unknown identifier type "
                         f"{id_type!r} (declared: {known})"
                     )
-            if isinstance(source.market, str) and source.market not in self.markets:
-                raise ValueError(f"sources.{name}.market: unknown market {source.market!r}")
+            if isinstance(source.market, str):
+                _require_known(f"sources.{name}.market", [source.market], self.markets, "market")
             if name == "events":
                 raise ValueError("sources.events: 'events' is reserved for the event stream")
         return self
@@ -138,11 +139,11 @@ class ProjectConfig(Section):
                 f"({', '.join(sorted(d.experiments)) or 'none'})"
             )
         for channel in d.caps:
-            if channel not in channels:
-                raise ValueError(f"decisioning.caps.{channel}: unknown consent channel")
+            _require_known(f"decisioning.caps.{channel}", [channel], channels, "consent channel")
         for market in d.unknown_consent_by_market:
-            if market not in self.markets:
-                raise ValueError(f"decisioning.unknown_consent_by_market.{market}: unknown market")
+            _require_known(
+                f"decisioning.unknown_consent_by_market.{market}", [market], self.markets, "market"
+            )
         for name, action in d.actions.items():
             key = f"decisioning.actions.{name}"
             if name in (d.fallback_action, d.holdout_action):
@@ -152,12 +153,8 @@ class ProjectConfig(Section):
                     f"{key}.purpose: unknown consent purpose {action.purpose!r} "
                     f"(consent.purposes: {', '.join(sorted(purposes))})"
                 )
-            for channel in action.channels:
-                if channel not in channels:
-                    raise ValueError(f"{key}.channels: unknown channel {channel!r}")
-            for market in action.markets:
-                if market not in self.markets:
-                    raise ValueError(f"{key}.markets: unknown market {market!r}")
+            _require_known(f"{key}.channels", action.channels, channels, "channel")
+            _require_known(f"{key}.markets", action.markets, self.markets, "market")
             if action.min_score > action.max_score:
                 raise ValueError(f"{key}: min_score is above max_score")
         return self
@@ -206,3 +203,10 @@ class ProjectConfig(Section):
     @cached_property
     def market_codes(self) -> list[str]:
         return sorted(self.markets)
+
+
+def _require_known(key: str, values: Iterable[str], known: Container[str], what: str) -> None:
+    """Raise a ValueError naming `key` for the first of `values` not in `known`."""
+    for value in values:
+        if value not in known:
+            raise ValueError(f"{key}: unknown {what} {value!r}")

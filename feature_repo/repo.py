@@ -11,11 +11,11 @@ Delta tables. Everything else in the folder is in
 from __future__ import annotations
 
 from feature_repo import repository
-from feature_repo.entities import customer, identifier
 from lakecdp.kernel.config import load_config
 
 _repository = repository(load_config())
 project = _repository.project
+customer, identifier = _repository.entities
 sources = _repository.sources
 views = _repository.views
 

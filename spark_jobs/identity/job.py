@@ -52,7 +52,11 @@ from spark_jobs.identity.graph import (
     identifier_nodes,
 )
 from spark_jobs.identity.observations import node_id, raw_observations
-from spark_jobs.identity.person_records import split_traits
+from spark_jobs.identity.person_records import (
+    compares_traits,
+    person_records_with_anchors,
+    split_traits,
+)
 from spark_jobs.identity.stable_ids import assign_customer_ids
 
 log = logging.getLogger("lakecdp.identity")
@@ -235,6 +239,7 @@ def run_identity(
             },
         )
         lake.table(*OBSERVATIONS).append(new_obs.select(*valid.columns))
+        observations = lake.table(*OBSERVATIONS).read()
         touched: DataFrame | None = (
             new_obs.select("node")
             .union(new_edges.select(F.col("src").alias("node")))
@@ -266,8 +271,6 @@ def run_identity(
         lake.table(*IDENTIFIERS).overwrite(written)
         touched = None
     step("write graph")
-    if incremental:
-        observations = lake.table(*OBSERVATIONS).read()
 
     identifiers = lake.table(*IDENTIFIERS).read() if incremental else written
     scope = _scope(identifiers, previous_map, touched)
@@ -280,14 +283,10 @@ def run_identity(
     # matcher both use them.
     anchored = (
         person_records_with_anchors(spark, config, rules, observations)
-        if use_probabilistic or _compares_traits(config, rules)
+        if use_probabilistic or compares_traits(config, rules)
         else None
     )
-    traits = (
-        split_traits(anchored, config, rules)
-        if anchored is not None and _compares_traits(config, rules)
-        else None
-    )
+    traits = split_traits(anchored, config, rules) if anchored is not None else None
     step("person traits")
     on_driver = config.identity.driver_components_max_edges
 
@@ -729,36 +728,3 @@ def resolve_customer_id(spark: SparkSession, config: ProjectConfig, customer_id:
         .collect()
     )
     return rows[0].current_customer_id if rows else None
-
-
-def _compares_traits(config: ProjectConfig, rules: IdentityRules) -> bool:
-    return bool(config.identity.single_valued_traits) or bool(rules.household_shared)
-
-
-def person_records_with_anchors(
-    spark: SparkSession, config: ProjectConfig, rules: IdentityRules, observations: DataFrame
-) -> DataFrame | None:
-    """Every bronze person record with its anchor node and phone, materialized (None when no
-    source maps person fields)."""
-    from spark_jobs.identity.person_records import (
-        anchored_records,
-        raw_person_records,
-        record_anchors,
-    )
-
-    persons = raw_person_records(spark, config)
-    if persons is None:
-        return None
-    return anchored_records(persons, record_anchors(observations, rules)).localCheckpoint(
-        eager=True
-    )
-
-
-def single_valued_traits(
-    spark: SparkSession, config: ProjectConfig, rules: IdentityRules, observations: DataFrame
-) -> DataFrame | None:
-    """node, trait, value on each record's anchor (`person_records.split_traits`)."""
-    if not _compares_traits(config, rules):
-        return None  # nothing to compare: bronze is not read
-    anchored = person_records_with_anchors(spark, config, rules, observations)
-    return None if anchored is None else split_traits(anchored, config, rules)

@@ -198,3 +198,31 @@ def split_traits(
     return anchor_traits(
         anchored, wanted, given_names=names, conclusive=conclusive
     ).localCheckpoint(eager=True)
+
+
+def compares_traits(config: ProjectConfig, rules: IdentityRules) -> bool:
+    """Does the limit split compare person traits (so bronze person records must be read)?"""
+    return bool(config.identity.single_valued_traits) or bool(rules.household_shared)
+
+
+def person_records_with_anchors(
+    spark: SparkSession, config: ProjectConfig, rules: IdentityRules, observations: DataFrame
+) -> DataFrame | None:
+    """Every bronze person record with its anchor node and phone, materialized (None when no
+    source maps person fields)."""
+    persons = raw_person_records(spark, config)
+    if persons is None:
+        return None
+    return anchored_records(persons, record_anchors(observations, rules)).localCheckpoint(
+        eager=True
+    )
+
+
+def single_valued_traits(
+    spark: SparkSession, config: ProjectConfig, rules: IdentityRules, observations: DataFrame
+) -> DataFrame | None:
+    """node, trait, value on each record's anchor (`split_traits`), for callers without a run."""
+    if not compares_traits(config, rules):
+        return None  # nothing to compare: bronze is not read
+    anchored = person_records_with_anchors(spark, config, rules, observations)
+    return None if anchored is None else split_traits(anchored, config, rules)

@@ -257,7 +257,7 @@ def _deterministic_labels(
         )
     from spark_jobs.identity.clustering import cluster_graph, detect_hubs
     from spark_jobs.identity.graph import DETERMINISTIC
-    from spark_jobs.identity.job import single_valued_traits
+    from spark_jobs.identity.person_records import single_valued_traits
 
     def table(layer: str, name: str) -> DataFrame:
         return Table(spark, config, layer, name).read()

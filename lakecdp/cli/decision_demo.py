@@ -14,9 +14,9 @@ from rich.console import Console
 from rich.table import Table
 
 from lakecdp.cli.render import print_training
+from lakecdp.decisioning.holdout import assign_arm
 from lakecdp.kernel.config import ProjectConfig
 from lakecdp.kernel.delta import Lakehouse
-from ml.serving.holdout import assign_arm
 
 
 class _DemoRun(Protocol):

@@ -1,4 +1,4 @@
-"""`lakecdp serve`: the decision endpoint (ml/serving)."""
+"""`lakecdp serve`: the decision endpoint (lakecdp/decisioning/endpoint.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def serve_decisions(
     port: Annotated[int | None, typer.Option()] = None,
 ) -> None:
     """The decision endpoint: POST /v1/decide, /health, /metrics, /docs."""
-    from ml.serving.app import serve
+    from lakecdp.decisioning.endpoint import serve
 
     cfg = _config()
     console.print(

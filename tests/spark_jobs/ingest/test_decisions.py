@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from lakecdp.decisioning.decision_log import DecisionLog
 from lakecdp.kernel.config import ProjectConfig
 from lakecdp.kernel.tables import DECISIONS
 from ml.measure import Lift, measure_lift
-from ml.serving.decision_log import DecisionLog
 from spark_jobs.ingest.decisions import ingest_decisions, new_segments
 
 pytestmark = pytest.mark.spark

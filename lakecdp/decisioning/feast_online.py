@@ -6,7 +6,7 @@ the decision endpoint needs neither. This module reads what Feast wrote the way 
 (feast/infra/online_stores/sqlite.py and redis.py, key_encoding_utils.py: entity key
 serialization version 3), with Feast's own generated protobuf modules for the values, and returns
 what `get_online_features(...).to_dict()` returns, without the join keys.
-tests/ml/test_online_reader.py holds it to that on SQLite and on a real Redis.
+tests/decisioning/test_online_reader.py holds it to that on SQLite and on a real Redis.
 
 Feature services and views come from Feast's registry file, re-read when it changes, as the SDK
 does. Out of scope, refused with the reason rather than read wrong: on-demand feature views,
@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from ml.serving.feast_protos import proto_module
+from lakecdp.decisioning.feast_protos import proto_module
 
 SERIALIZATION_VERSION = 3
 # Feast's null timestamp: numpy's NaT as an int64 (feast.type_map.NULL_TIMESTAMP_INT_VALUE).

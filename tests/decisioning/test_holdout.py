@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ml.serving.holdout import assign_arm, bucket
+from lakecdp.decisioning.holdout import assign_arm, bucket
 
 
 def test_same_customer_same_arm_every_time() -> None:

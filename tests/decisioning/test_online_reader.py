@@ -1,7 +1,8 @@
-"""The endpoint's direct online reads (ml/serving/feast_online.py) return exactly what Feast's
-`FeatureStore.get_online_features(...).to_dict()` returns for the same rows, on Feast's SQLite
-store and on a real Redis: values, types, nulls, missing features, unknown entities and rows
-Feast wrote over. No Spark: rows reach the store through Feast's own write path."""
+"""The endpoint's direct online reads (lakecdp/decisioning/feast_online.py) return exactly
+what Feast's `FeatureStore.get_online_features(...).to_dict()` returns for the same rows, on
+Feast's SQLite store and on a real Redis: values, types, nulls, missing features, unknown
+entities and rows Feast wrote over. No Spark: rows reach the store through Feast's own write
+path."""
 
 from __future__ import annotations
 
@@ -15,14 +16,14 @@ from typing import Any
 
 import pytest
 
-from lakecdp.kernel.config import ProjectConfig
-from ml.serving.feast_online import entity_key, redis_connection_kwargs, redis_field
-from ml.serving.online import (
+from lakecdp.decisioning.feast_online import entity_key, redis_connection_kwargs, redis_field
+from lakecdp.decisioning.online_features import (
     DECISION_SERVICE,
     IDENTIFIER_VIEW,
     PROPENSITY_SERVICE,
     OnlineFeatures,
 )
+from lakecdp.kernel.config import ProjectConfig
 from tests.conftest import REPO, make_config
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from lakecdp.decisioning.caps import CapCounter, RedisCaps, SqliteCaps
 from lakecdp.kernel.config import CapConfig
-from ml.serving.caps import CapCounter, RedisCaps, SqliteCaps
 
 
 @pytest.fixture(params=["sqlite", "redis"])

@@ -16,12 +16,12 @@ import httpx
 import pytest
 import uvicorn
 
+from lakecdp.decisioning.caps import cap_counter
+from lakecdp.decisioning.decision_log import DecisionLog
+from lakecdp.decisioning.endpoint import DecisionService, create_app
+from lakecdp.decisioning.online_features import IDENTIFIER_VIEW, OnlineFeatures
 from lakecdp.kernel.config import ProjectConfig
-from ml.serving.app import DecisionService, create_app
-from ml.serving.caps import cap_counter
 from ml.serving.champion import ChampionHolder
-from ml.serving.decision_log import DecisionLog
-from ml.serving.online import IDENTIFIER_VIEW, OnlineFeatures
 from ml.serving.registry import ModelVersion
 from tests.conftest import free_port, make_config, wait_for
 
@@ -119,7 +119,9 @@ def test_not_ready_while_the_online_store_is_missing(tmp_path: Path) -> None:
         assert _decide(url).status_code == 200
 
 
-@pytest.mark.parametrize("module", ["ml.serving.app", "lakecdp.signals.collector.app"])
+@pytest.mark.parametrize(
+    "module", ["lakecdp.decisioning.endpoint", "lakecdp.signals.collector.app"]
+)
 def test_the_servers_import_no_heavy_sdk(module: str) -> None:
     code = f"import sys, {module}; print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

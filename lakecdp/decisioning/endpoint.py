@@ -8,7 +8,7 @@ identifier types are checked, and listed in the OpenAPI schema).
 Ready means able to decide: /health answers 200 only while the online store answers and once the
 champion (if one is registered) is loaded; until then /health and /v1/decide answer 503 with what
 is missing. Start-up stays light (no Feast SDK, MLflow, scikit-learn or pandas on this path:
-ml/serving/online.py, champion.py), so a restarted replica is ready in seconds.
+lakecdp/decisioning/online_features.py, champion.py), so a restarted replica is ready in seconds.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the endpoint's annotation at runtime,
@@ -30,14 +30,14 @@ from prometheus_client import (
 )
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
+from lakecdp.decisioning.caps import CapCounter
+from lakecdp.decisioning.decision_log import DecisionLog
+from lakecdp.decisioning.holdout import assign_arm
+from lakecdp.decisioning.online_features import OnlineFeatures
+from lakecdp.decisioning.rules import ANY_CHANNEL, CustomerContext, Outcome, choose_action
 from lakecdp.identity.rules import IdentityRules
 from lakecdp.kernel.config import ProjectConfig
-from ml.serving.caps import CapCounter
 from ml.serving.champion import ChampionHolder
-from ml.serving.decision_log import DecisionLog
-from ml.serving.holdout import assign_arm
-from ml.serving.online import OnlineFeatures
-from ml.serving.rules import ANY_CHANNEL, CustomerContext, Outcome, choose_action
 
 
 class DecideResponse(BaseModel):
@@ -120,7 +120,7 @@ class DecisionService:
 
     @classmethod
     def from_config(cls, config: ProjectConfig) -> "DecisionService":
-        from ml.serving.caps import cap_counter
+        from lakecdp.decisioning.caps import cap_counter
 
         return cls(
             config,

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from lakecdp.decisioning.rules import CustomerContext, choose_action
 from lakecdp.kernel.config import ProjectConfig
-from ml.serving.rules import CustomerContext, choose_action
 from tests.conftest import make_config
 
 NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)

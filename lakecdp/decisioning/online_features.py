@@ -1,9 +1,9 @@
 """Online reads for a decision: identifier -> customer id, then the decision feature service.
 
-Read straight from Feast's online store in Feast's format (ml/serving/feast_online.py), so the
-endpoint starts without the Feast SDK. The names below are the feature repository's
+Read straight from Feast's online store in Feast's format (`feast_online.py`), so the endpoint
+starts without the Feast SDK. The names below are the feature repository's
 (feature_repo/feature_services.py, feature_views/identity.py), which cannot be imported without
-Feast; tests/ml/test_online_reader.py checks they agree.
+Feast; tests/decisioning/test_online_reader.py checks they agree.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from lakecdp.decisioning.feast_online import FeastRegistry, OnlineReader, ViewRead, online_reader
 from lakecdp.decisioning.feature_store import store_settings
 from lakecdp.kernel.config import ProjectConfig
-from ml.serving.feast_online import FeastRegistry, OnlineReader, ViewRead, online_reader
 
 DECISION_SERVICE = "decision_context_v1"
 # The propensity model's inputs: a customer with none of them has no purchase history.

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from lakecdp.decisioning.holdout import Arm
 from lakecdp.kernel.config import ActionConfig, DecisioningConfig
-from ml.serving.holdout import Arm
 
 ANY_CHANNEL = "any"
 

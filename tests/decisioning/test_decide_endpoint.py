@@ -15,9 +15,9 @@ import orjson
 import pytest
 import uvicorn
 
+from lakecdp.decisioning.endpoint import create_app
+from lakecdp.decisioning.holdout import assign_arm
 from lakecdp.kernel.config import ProjectConfig
-from ml.serving.app import create_app
-from ml.serving.holdout import assign_arm
 from ml.tracking import CHAMPION, mlflow_client
 from tests.conftest import free_port, make_config, wait_for
 

@@ -36,6 +36,7 @@ from lakecdp.decisioning.holdout import assign_arm
 from lakecdp.decisioning.online_features import OnlineFeatures
 from lakecdp.decisioning.rules import ANY_CHANNEL, CustomerContext, Outcome, choose_action
 from lakecdp.identity.rules import IdentityRules
+from lakecdp.kernel.asgi import run_asgi
 from lakecdp.kernel.config import ProjectConfig
 from ml.serving.champion import ChampionHolder
 
@@ -276,13 +277,4 @@ def create_app(config: ProjectConfig, service: DecisionService | None = None) ->
 
 
 def serve(config: ProjectConfig, host: str | None = None, port: int | None = None) -> None:
-    import uvicorn
-
-    uvicorn.run(
-        create_app(config),
-        host=host or config.decisioning.host,
-        port=port or config.decisioning.port,
-        log_level="warning",
-        access_log=False,
-        ws="none",  # no websocket routes: skip loading a websocket stack at start-up
-    )
+    run_asgi(create_app(config), host or config.decisioning.host, port or config.decisioning.port)

@@ -27,6 +27,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from lakecdp.kernel.asgi import run_asgi
 from lakecdp.kernel.config import ProjectConfig
 from lakecdp.kernel.contracts.events import Reason, Rejection, validate_message
 from lakecdp.signals.collector.landing import LandingWriter
@@ -315,15 +316,11 @@ def create_app(config: ProjectConfig) -> Starlette:
 
 
 def serve(config: ProjectConfig, host: str | None = None, port: int | None = None) -> None:
-    import uvicorn
-
-    uvicorn.run(
+    # uvloop and httptools: the collector's throughput is its event loop's and parser's.
+    run_asgi(
         create_app(config),
-        host=host or config.collector.host,
-        port=port or config.collector.port,
-        log_level="warning",
-        access_log=False,
+        host or config.collector.host,
+        port or config.collector.port,
         loop="uvloop",
         http="httptools",
-        ws="none",  # no websocket routes: skip loading a websocket stack at start-up
     )

@@ -28,22 +28,32 @@ def event_field(field: str) -> Column:
     return F.get_json_object(F.col(root), f"$.{path}")
 
 
-def event_observations(events: DataFrame, config: ProjectConfig) -> DataFrame:
-    """One row per configured identifier field of each event (user id, device, traits.email)."""
+def identifier_observations(
+    rows: DataFrame,
+    *,
+    source: Column,
+    record_id: Column,
+    record_ts: Column,
+    market: Column,
+    identifiers: list[tuple[str, Column]],
+) -> DataFrame:
+    """source, record_id, record_ts, market, id_type, raw_value: one row per non-blank
+    identifier (id type, column) of each row. Every reader of raw identifiers (bronze sources,
+    events, a CSV for `identity resolve`) builds its observations here, in this one shape."""
     stacked = F.explode(
         F.array(
             *[
-                F.struct(F.lit(id_type).alias("id_type"), event_field(field).alias("raw"))
-                for field, id_type in config.identity.events.identifiers.items()
+                F.struct(F.lit(id_type).alias("id_type"), column.cast("string").alias("raw"))
+                for id_type, column in identifiers
             ]
         )
     ).alias("i")
     return (
-        events.select(
-            F.lit("events").alias("source"),
-            F.col("message_id").alias("record_id"),
-            F.col("event_ts").alias("record_ts"),
-            F.col("market"),
+        rows.select(
+            source.alias("source"),
+            record_id.alias("record_id"),
+            record_ts.alias("record_ts"),
+            market.alias("market"),
             stacked,
         )
         .select(
@@ -55,6 +65,21 @@ def event_observations(events: DataFrame, config: ProjectConfig) -> DataFrame:
             F.col("i.raw").alias("raw_value"),
         )
         .where(F.col("raw_value").isNotNull() & (F.trim("raw_value") != ""))
+    )
+
+
+def event_observations(events: DataFrame, config: ProjectConfig) -> DataFrame:
+    """One row per configured identifier field of each event (user id, device, traits.email)."""
+    return identifier_observations(
+        events,
+        source=F.lit("events"),
+        record_id=F.col("message_id"),
+        record_ts=F.col("event_ts"),
+        market=F.col("market"),
+        identifiers=[
+            (id_type, event_field(field))
+            for field, id_type in config.identity.events.identifiers.items()
+        ],
     )
 
 

@@ -1,8 +1,9 @@
 """`lakecdp identity run`: bronze -> identifier graph -> profiles with stable customer ids.
 
 Read (bronze rows ingested since the last run, or all with `--full`) -> normalize -> graph
-(observations, identifiers, edges) -> scope (every component new data touches; everything on a
-full run) -> hubs -> components -> limit splits -> probabilistic edges -> stable ids -> write.
+(observations, identifiers, edges) -> the identity engine (`engine.py`: hubs, clusters, splits,
+probabilistic matches; on the components new data touches, or everything on a full run) ->
+stable ids -> write. `identity resolve` runs the same engine on a CSV.
 
 Tables (Delta, under the lakehouse root):
 - silver.identifier_observations  source, record_id, id_type, value, node (one row per sighting)
@@ -29,8 +30,6 @@ from datetime import UTC, datetime
 from functools import reduce
 from typing import Any
 
-import pandas as pd
-import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -38,13 +37,8 @@ from lakecdp.identity.rules import IdentityRules
 from lakecdp.identity.spark_normalizers import normalize_observations, phone_regions
 from lakecdp.kernel.config import ProjectConfig
 from lakecdp.kernel.delta import Lakehouse
-from spark_jobs.identity.clustering import (
-    ClusterResult,
-    cluster_graph,
-    detect_hubs,
-    edges_within,
-    recluster_touched,
-)
+from spark_jobs.identity.clustering import ClusterResult, detect_hubs, edges_within
+from spark_jobs.identity.engine import IdentityEngine
 from spark_jobs.identity.graph import (
     DETERMINISTIC,
     PROBABILISTIC,
@@ -168,6 +162,99 @@ def run_identity(
     previous_map = id_map.read().localCheckpoint(eager=True) if id_map.exists() else None
     step("read previous id map")
 
+    valid, exclusions = _normalize(raw, config, rules, run_id, started, stats)
+    step("read and normalize observations")
+
+    never = never_link_pairs(lake)
+    if incremental:
+        assert previous_map is not None  # an incremental run starts from an id map
+        graph = _incremental_graph(lake, valid, never, previous_map, stats)
+        step("write graph")
+        if graph.scope.limit(1).count() == 0:
+            stats["note"] = "no new identifiers or edges: nothing changed"
+            _finish(lake, result, started, marks, clock, exclusions)
+            return result
+        observations, identifiers = graph.observations, graph.identifiers
+    else:
+        # Kept in memory: the identifiers, edges and person anchors are built from them, and
+        # written once the engine has found hubs and probabilistic edges.
+        observations = valid.localCheckpoint(eager=True)
+        identifiers = identifier_nodes(observations).localCheckpoint(eager=True)
+        graph_edges = co_occurrence_edges(observations).localCheckpoint(eager=True)
+        step("build graph")
+
+    # Person records with their anchors, read and joined once: the split traits and the
+    # matcher both use them.
+    anchored = (
+        person_records_with_anchors(spark, config, rules, observations)
+        if use_probabilistic or compares_traits(config, rules)
+        else None
+    )
+    traits = split_traits(anchored, config, rules) if anchored is not None else None
+    step("person traits")
+    engine = IdentityEngine(spark, config, rules, never_link=never, traits=traits)
+
+    if incremental:
+        assert previous_map is not None
+        scope, cluster, hubs, deterministic_labels = _resolve_incrementally(
+            lake, engine, graph, previous_map, anchored if use_probabilistic else None, stats, step
+        )
+    else:
+        resolution = engine.resolve(
+            identifiers, graph_edges, anchored, probabilistic=use_probabilistic
+        )
+        cluster, hubs = resolution.clusters, resolution.hubs
+        deterministic_labels = resolution.deterministic_labels
+        found = resolution.probabilistic_edges
+        if use_probabilistic:
+            stats["probabilistic"] = resolution.match_stats
+        stats["probabilistic_edges_changed"] = found.count() if found is not None else 0
+        stats["probabilistic_edges_removed"] = 0
+        step("clustering and matching")
+        is_hub = hubs.select("node", F.lit("hub").alias("status"))
+        identifiers = (
+            identifiers.join(is_hub, "node", "left")
+            .withColumn("status", F.coalesce("status", F.lit("active")))
+            .select(*identifiers.columns, "status")
+            .localCheckpoint(eager=True)
+        )
+        lake.table(*OBSERVATIONS).overwrite(observations)
+        lake.table(*EDGES).overwrite(
+            graph_edges if found is None else graph_edges.unionByName(found)
+        )
+        lake.table(*IDENTIFIERS).overwrite(identifiers)
+        scope = identifiers.select("node")
+        step("write graph")
+
+    exclusions += _write_profiles(
+        lake,
+        run_id,
+        started,
+        previous_map=previous_map,
+        scope=scope,
+        cluster=cluster,
+        hubs=hubs,
+        identifiers=identifiers,
+        deterministic_labels=deterministic_labels,
+        incremental=incremental,
+        stats=stats,
+        step=step,
+    )
+    step("write id map, registry, history")
+    _finish(lake, result, started, marks, clock, exclusions)
+    return result
+
+
+def _normalize(
+    raw: DataFrame,
+    config: ProjectConfig,
+    rules: IdentityRules,
+    run_id: str,
+    started: datetime,
+    stats: dict[str, Any],
+) -> tuple[DataFrame, list[tuple[Any, ...]]]:
+    """Valid observations with their node, one row per (record, identifier); and one exclusion
+    row per invalid (type, reason), with an example value and how often it occurred."""
     normalized = normalize_observations(raw, rules, phone_regions(config)).localCheckpoint(
         eager=True
     )
@@ -185,7 +272,6 @@ def run_identity(
     )
     stats["observations_read"] = normalized.count()
     stats["invalid_by_reason"] = {f"{r.id_type}:{r.reason}": r.occurrences for r in invalid}
-    step("read and normalize observations")
     exclusions = [
         (
             run_id,
@@ -199,153 +285,28 @@ def run_identity(
         )
         for r in invalid
     ]
+    return valid, exclusions
 
-    never = never_link_pairs(lake)
-    # -- graph ------------------------------------------------------------------------------------
-    full_hubs: DataFrame | None = None
-    if incremental:
-        known = lake.table(*OBSERVATIONS).read()
-        new_obs = valid.join(
-            known.select("source", "record_id", "node"),
-            ["source", "record_id", "node"],
-            "left_anti",
-        ).localCheckpoint(eager=True)
-        touched_records = new_obs.select("source", "record_id").distinct()
-        record_obs = (
-            known.join(touched_records, ["source", "record_id"])
-            .select(*valid.columns)
-            .unionByName(new_obs)
-        )
-        new_edges = co_occurrence_edges(record_obs, new=new_obs).localCheckpoint(eager=True)
-        stats["new_observations"] = new_obs.count()
-        stats["new_edges"] = new_edges.count()
-        lake.table(*EDGES).merge(
-            new_edges,
-            ["src", "dst", "rule"],
-            {
-                "records": "t.records + s.records",
-                "first_seen": "least(t.first_seen, s.first_seen)",
-                "last_seen": "greatest(t.last_seen, s.last_seen)",
-            },
-        )
-        lake.table(*IDENTIFIERS).merge(
-            identifier_nodes(new_obs).withColumn("status", F.lit("active")),
-            ["node"],
-            {
-                "first_seen": "least(t.first_seen, s.first_seen)",
-                "last_seen": "greatest(t.last_seen, s.last_seen)",
-                "sources": "array_sort(array_union(t.sources, s.sources))",
-                "records": "t.records + s.records",
-            },
-        )
-        lake.table(*OBSERVATIONS).append(new_obs.select(*valid.columns))
-        observations = lake.table(*OBSERVATIONS).read()
-        touched: DataFrame | None = (
-            new_obs.select("node")
-            .union(new_edges.select(F.col("src").alias("node")))
-            .union(new_edges.select(F.col("dst").alias("node")))
-            .union(_violated_never_link_nodes(never, previous_map))
-            .distinct()
-        )
-    else:
-        # Kept in memory: the edges, identifiers and person anchors are built from it, not from
-        # the table just written (each read of which is a snapshot and file-listing job).
-        observations = valid.localCheckpoint(eager=True)
-        lake.table(*OBSERVATIONS).overwrite(observations)
-        graph_edges = co_occurrence_edges(observations).localCheckpoint(eager=True)
-        lake.table(*EDGES).overwrite(graph_edges)
-        # Hubs before the identifiers are written: each is written with its status once.
-        nodes = identifier_nodes(observations).localCheckpoint(eager=True)
-        full_hubs = detect_hubs(
-            nodes.select("node", "id_type", "value"),
-            graph_edges.where(F.col("kind") == DETERMINISTIC).select("src", "dst"),
-            rules,
-        ).localCheckpoint(eager=True)
-        is_hub = full_hubs.select("node", F.lit("hub").alias("status"))
-        written = (
-            nodes.join(is_hub, "node", "left")
-            .withColumn("status", F.coalesce("status", F.lit("active")))
-            .select(*nodes.columns, "status")
-            .localCheckpoint(eager=True)
-        )
-        lake.table(*IDENTIFIERS).overwrite(written)
-        touched = None
-    step("write graph")
 
-    identifiers = lake.table(*IDENTIFIERS).read() if incremental else written
-    scope = _scope(identifiers, previous_map, touched)
-    if incremental and scope.limit(1).count() == 0:
-        stats["note"] = "no new identifiers or edges: nothing changed"
-        _finish(lake, result, started, marks, clock, exclusions)
-        return result
-
-    # Person records with their anchors, read and joined once: the split traits and the
-    # matcher both use them.
-    anchored = (
-        person_records_with_anchors(spark, config, rules, observations)
-        if use_probabilistic or compares_traits(config, rules)
-        else None
-    )
-    traits = split_traits(anchored, config, rules) if anchored is not None else None
-    step("person traits")
-    on_driver = config.identity.driver_components_max_edges
-
-    def recluster(scope: DataFrame, hubs: DataFrame, *, deterministic: bool) -> ClusterResult:
-        edges = edges_within(lake.table(*EDGES).read(), scope)
-        if deterministic:
-            edges = edges.where(F.col("kind") == DETERMINISTIC)
-        return cluster_graph(
-            identifiers.join(scope, "node", "left_semi"),
-            edges,
-            rules,
-            hubs,
-            never,
-            traits,
-            driver_max_edges=on_driver,
-        )
-
-    hubs = full_hubs if full_hubs is not None else _hubs(lake, rules, identifiers, scope)
-    # Deterministic profiles first, from deterministic edges only: they are what probabilistic
-    # matching compares across and learns from, in full and incremental runs alike.
-    cluster = recluster(scope, hubs, deterministic=True)
-    deterministic_labels = cluster.assignments.select(
-        "node", F.col("cluster").alias("deterministic_cluster")
-    )
-    if incremental and previous_map is not None:
-        deterministic_labels = deterministic_labels.unionByName(
-            previous_map.join(scope, "node", "left_anti").select("node", "deterministic_cluster")
-        )
-    deterministic_labels = deterministic_labels.localCheckpoint(eager=True)
-    step("deterministic clustering")
-    prob_edges = (
-        _probabilistic_edges(spark, config, anchored, deterministic_labels, stats)
-        if use_probabilistic and anchored is not None
-        else None
-    )
-    rescored = _replace_probabilistic_edges(lake, prob_edges, stats)
-    if use_probabilistic:
-        step("probabilistic matching")
-    # The table's probabilistic edges are now exactly prob_edges (None when there are none).
-    if incremental and (prob_edges is not None or stats["probabilistic_edges_changed"]):
-        scope = _scope(identifiers, previous_map, touched.union(rescored))  # type: ignore[union-attr]
-        hubs = _hubs(lake, rules, identifiers, scope)
-        cluster = recluster(scope, hubs, deterministic=False)
-    elif prob_edges is not None:
-        # A full run: only the deterministic components a probabilistic edge touches can change
-        # (without any, the deterministic profiles are the result).
-        cluster = recluster_touched(
-            cluster,
-            identifiers,
-            lake.table(*EDGES).read(),
-            prob_edges,
-            rules,
-            hubs,
-            never,
-            traits,
-            driver_max_edges=on_driver,
-        )
-
-    # -- stable ids and writes ------------------------------------------------------------------
+def _write_profiles(
+    lake: Lakehouse,
+    run_id: str,
+    started: datetime,
+    *,
+    previous_map: DataFrame | None,
+    scope: DataFrame,
+    cluster: ClusterResult,
+    hubs: DataFrame,
+    identifiers: DataFrame,
+    deterministic_labels: DataFrame,
+    incremental: bool,
+    stats: dict[str, Any],
+    step: _Timer,
+) -> list[tuple[Any, ...]]:
+    """Stable ids for the clusters of `scope`, then the id map, the id registry and the merge
+    history; returns the hub and limit-split exclusions to record."""
+    spark = lake.spark
+    id_map = lake.table(*ID_MAP)
     registry = lake.table(*CUSTOMER_IDS).read(empty=REGISTRY_SCHEMA)
     prior = (
         previous_map.join(scope, "node", "left_semi")
@@ -390,7 +351,7 @@ def run_identity(
             .alias("reason"),
         )
     )
-    exclusions += [
+    exclusions = [
         (run_id, started, h.id_type, h.value, h.node, "hub", h.detail, h.profiles)
         for h in hubs.where(F.col("detail").isNotNull()).collect()
     ]
@@ -405,9 +366,122 @@ def run_identity(
     if not incremental:  # the tables hold exactly what this run wrote: no need to read them back
         stats["identifiers"] = stats["scope_identifiers"]
         stats["customers"] = ids.id_map.select("customer_id").distinct().count()
-    step("write id map, registry, history")
-    _finish(lake, result, started, marks, clock, exclusions)
-    return result
+    return exclusions
+
+
+@dataclass(frozen=True)
+class _IncrementalGraph:
+    observations: DataFrame  # every observation, this run's included
+    identifiers: DataFrame  # every identifier, as the table holds it
+    touched: DataFrame  # node: new identifiers, ends of new edges, violated never-link pairs
+    scope: DataFrame  # node: every node of every component the touched nodes are in
+
+
+def _incremental_graph(
+    lake: Lakehouse,
+    valid: DataFrame,
+    never: DataFrame,
+    previous_map: DataFrame,
+    stats: dict[str, Any],
+) -> _IncrementalGraph:
+    """Add this run's observations, identifiers and edges to the graph tables; the scope of
+    the run is every component they touch."""
+    known = lake.table(*OBSERVATIONS).read()
+    new_obs = valid.join(
+        known.select("source", "record_id", "node"),
+        ["source", "record_id", "node"],
+        "left_anti",
+    ).localCheckpoint(eager=True)
+    touched_records = new_obs.select("source", "record_id").distinct()
+    record_obs = (
+        known.join(touched_records, ["source", "record_id"])
+        .select(*valid.columns)
+        .unionByName(new_obs)
+    )
+    new_edges = co_occurrence_edges(record_obs, new=new_obs).localCheckpoint(eager=True)
+    stats["new_observations"] = new_obs.count()
+    stats["new_edges"] = new_edges.count()
+    lake.table(*EDGES).merge(
+        new_edges,
+        ["src", "dst", "rule"],
+        {
+            "records": "t.records + s.records",
+            "first_seen": "least(t.first_seen, s.first_seen)",
+            "last_seen": "greatest(t.last_seen, s.last_seen)",
+        },
+    )
+    lake.table(*IDENTIFIERS).merge(
+        identifier_nodes(new_obs).withColumn("status", F.lit("active")),
+        ["node"],
+        {
+            "first_seen": "least(t.first_seen, s.first_seen)",
+            "last_seen": "greatest(t.last_seen, s.last_seen)",
+            "sources": "array_sort(array_union(t.sources, s.sources))",
+            "records": "t.records + s.records",
+        },
+    )
+    lake.table(*OBSERVATIONS).append(new_obs.select(*valid.columns))
+    touched = (
+        new_obs.select("node")
+        .union(new_edges.select(F.col("src").alias("node")))
+        .union(new_edges.select(F.col("dst").alias("node")))
+        .union(_violated_never_link_nodes(never, previous_map))
+        .distinct()
+    )
+    identifiers = lake.table(*IDENTIFIERS).read()
+    return _IncrementalGraph(
+        lake.table(*OBSERVATIONS).read(),
+        identifiers,
+        touched,
+        _scope(identifiers, previous_map, touched),
+    )
+
+
+def _resolve_incrementally(
+    lake: Lakehouse,
+    engine: IdentityEngine,
+    graph: _IncrementalGraph,
+    previous_map: DataFrame,
+    anchored: DataFrame | None,
+    stats: dict[str, Any],
+    step: _Timer,
+) -> tuple[DataFrame, ClusterResult, DataFrame, DataFrame]:
+    """The engine's steps on the components new data touches: (scope, clusters, hubs,
+    deterministic labels of every node).
+
+    Matching still compares every person record (its result depends on them all); the
+    components of every probabilistic edge it adds, removes or re-scores join the scope.
+    """
+
+    def recluster(scope: DataFrame, hubs: DataFrame, *, deterministic: bool) -> ClusterResult:
+        edges = edges_within(lake.table(*EDGES).read(), scope)
+        if deterministic:
+            edges = edges.where(F.col("kind") == DETERMINISTIC)
+        return engine.cluster(graph.identifiers.join(scope, "node", "left_semi"), edges, hubs)
+
+    scope = graph.scope
+    hubs = _hubs(lake, engine.rules, graph.identifiers, scope)
+    cluster = recluster(scope, hubs, deterministic=True)
+    labels = (
+        cluster.assignments.select("node", F.col("cluster").alias("deterministic_cluster"))
+        .unionByName(
+            previous_map.join(scope, "node", "left_anti").select("node", "deterministic_cluster")
+        )
+        .localCheckpoint(eager=True)
+    )
+    step("deterministic clustering")
+    found: DataFrame | None = None
+    if anchored is not None:
+        found, stats["probabilistic"] = engine.match(anchored, labels)
+    rescored = _replace_probabilistic_edges(lake, found, stats)
+    if anchored is not None:
+        step("probabilistic matching")
+    # The table's probabilistic edges are now exactly `found` (none when it is None).
+    if found is not None or stats["probabilistic_edges_changed"]:
+        scope = _scope(graph.identifiers, previous_map, graph.touched.union(rescored))
+        hubs = _hubs(lake, engine.rules, graph.identifiers, scope)
+        cluster = recluster(scope, hubs, deterministic=False)
+    return scope, cluster, hubs, labels
 
 
 @dataclass(frozen=True)
@@ -562,75 +636,6 @@ def _write_registry(
     )
     registry.update_matching(
         merges, "t.customer_id = s.old_customer_id", {"status": "'merged'", "retired_at": F.lit(at)}
-    )
-
-
-def _probabilistic_edges(
-    spark: SparkSession,
-    config: ProjectConfig,
-    anchored: DataFrame,
-    deterministic_labels: DataFrame,
-    stats: dict[str, Any],
-) -> DataFrame | None:
-    """Edges between the anchors of records Splink matches across deterministic profiles.
-
-    A function of the person records (`anchored`: with their anchors) and the deterministic
-    profiles of every node only (the records are sorted, the u sample seeded), so an
-    incremental run finds the same edges as a full rebuild.
-    """
-    from lakecdp.identity.person_fields import normalize_person_frame
-    from lakecdp.identity.person_matching import MatchSettings, match_people
-    from spark_jobs.identity.person_records import collapse_person_records
-
-    labels = deterministic_labels.select(
-        "node", F.concat(F.lit("k"), F.col("deterministic_cluster")).alias("label")
-    )
-    records = collapse_person_records(anchored, labels)
-    if len(records) < 3:
-        return None
-    normalized = normalize_person_frame(records.drop(columns=["anchor"]))
-    settings = config.identity.probabilistic
-    match = match_people(
-        normalized,
-        MatchSettings(
-            threshold=settings.threshold,
-            seed=settings.seed,
-            given_name_conflict=config.identity.given_name_conflict,
-            conclusive_fields=tuple(config.identity.conclusive_traits),
-        ),
-    )
-    stats["probabilistic"] = {**match.stats, "person_records": len(records)}
-    if match.pairs.empty:
-        return None
-    anchor_of = records.set_index("record_key")["anchor"].astype("int64")
-    ends = pd.DataFrame(
-        {
-            "a": anchor_of.reindex(match.pairs["record_key_l"]).to_numpy(),
-            "b": anchor_of.reindex(match.pairs["record_key_r"]).to_numpy(),
-            "probability": match.pairs["match_probability"].astype("float64").to_numpy(),
-        }
-    )
-    ends = ends[ends["a"] != ends["b"]]
-    # One edge per anchor pair, stored src < dst, with its best match's probability.
-    best = (
-        ends.assign(src=ends[["a", "b"]].min(axis=1), dst=ends[["a", "b"]].max(axis=1))
-        .groupby(["src", "dst"], as_index=False)["probability"]
-        .max()
-    )
-    stats["probabilistic"]["edges"] = len(best)
-    if best.empty:
-        return None
-    at = _now()
-    found = spark.createDataFrame(pa.Table.from_pandas(best, preserve_index=False))
-    return found.select(
-        F.col("src").cast("long"),
-        F.col("dst").cast("long"),
-        F.lit(PROBABILISTIC).alias("rule"),
-        F.lit(PROBABILISTIC).alias("kind"),
-        F.col("probability").cast("double"),
-        F.lit(1).cast("long").alias("records"),
-        F.lit(at).cast("timestamp").alias("first_seen"),
-        F.lit(at).cast("timestamp").alias("last_seen"),
     )
 
 

@@ -12,9 +12,7 @@ from datetime import datetime
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from lakecdp.identity.spark_normalizers import (
-    event_observations,
-)
+from lakecdp.identity.spark_normalizers import event_observations, identifier_observations
 from lakecdp.kernel.config import ProjectConfig, SourceConfig
 from lakecdp.kernel.delta import Table
 
@@ -46,31 +44,13 @@ def read_bronze(
 
 def source_observations(rows: DataFrame, name: str, source: SourceConfig) -> DataFrame:
     """One row per identifier column of each record of a declared source."""
-    base = [
-        F.lit(name).alias("source"),
-        record_id_column(source).alias("record_id"),
-        F.col("_event_ts").alias("record_ts"),
-        F.col("_market").alias("market"),
-    ]
-    stacked = F.explode(
-        F.array(
-            *[
-                F.struct(F.lit(id_type).alias("id_type"), F.col(column).cast("string").alias("raw"))
-                for column, id_type in source.identifiers.items()
-            ]
-        )
-    ).alias("i")
-    return (
-        rows.select(*base, stacked)
-        .select(
-            "source",
-            "record_id",
-            "record_ts",
-            "market",
-            "i.id_type",
-            F.col("i.raw").alias("raw_value"),
-        )
-        .where(F.col("raw_value").isNotNull() & (F.trim("raw_value") != ""))
+    return identifier_observations(
+        rows,
+        source=F.lit(name),
+        record_id=record_id_column(source),
+        record_ts=F.col("_event_ts"),
+        market=F.col("_market"),
+        identifiers=[(id_type, F.col(column)) for column, id_type in source.identifiers.items()],
     )
 
 

@@ -87,13 +87,25 @@ def collapse_person_records(anchored: DataFrame, labels: DataFrame) -> pd.DataFr
     label and its anchor as `known_match` (rows sharing an anchor are one person's versions).
     `phone` (the record's phone identifier) tells the matcher whether a suffix can be it.
 
-    `anchored` comes from `anchored_records`; `labels` maps nodes to the label of the cluster
-    they are in (node, label).
+    `anchored` comes from `anchored_records` (person fields it lacks are null; a
+    `known_match` column, when present, replaces the anchor as what groups known versions);
+    `labels` maps nodes to the label of the cluster they are in (node, label).
     """
     traits = [*PERSON_FIELDS, "phone"]
+    known = F.col("known_match") if "known_match" in anchored.columns else F.col("anchor")
+    anchored = anchored.select(
+        "source",
+        "record_id",
+        "anchor",
+        known.cast("string").alias("known_match"),
+        *[
+            F.col(t) if t in anchored.columns else F.lit(None).cast("string").alias(t)
+            for t in traits
+        ],
+    )
     # A record re-sent with other traits (a CRM edit) is one group per version: the key carries
     # a hash of the traits so it stays unique.
-    grouped = anchored.groupBy("anchor", *traits).agg(
+    grouped = anchored.groupBy("anchor", "known_match", *traits).agg(
         F.concat(
             F.min(F.concat_ws("|", "source", "record_id")),
             F.lit("#"),
@@ -112,7 +124,7 @@ def collapse_person_records(anchored: DataFrame, labels: DataFrame) -> pd.DataFr
             "record_key",
             "anchor",
             "cluster",
-            F.col("anchor").cast("string").alias("known_match"),
+            "known_match",
             *traits,
         )
         .toArrow()

@@ -255,7 +255,7 @@ def _deterministic_labels(
         return id_map.where(F.col("deterministic_cluster").isNotNull()).select(
             "node", F.col("deterministic_cluster").alias("label")
         )
-    from spark_jobs.identity.clustering import cluster_graph, detect_hubs
+    from spark_jobs.identity.engine import IdentityEngine
     from spark_jobs.identity.graph import DETERMINISTIC
     from spark_jobs.identity.person_records import single_valued_traits
 
@@ -265,16 +265,10 @@ def _deterministic_labels(
     identifiers = table("silver", "identifiers")
     observations = table("silver", "identifier_observations")
     edges = table("silver", "identity_edges").where(F.col("kind") == DETERMINISTIC)
-    hubs = detect_hubs(identifiers, edges, rules).localCheckpoint(eager=True)
     traits = single_valued_traits(spark, config, rules, observations)
-    result = cluster_graph(
-        identifiers,
-        edges,
-        rules,
-        hubs,
-        traits=traits,
-        driver_max_edges=config.identity.driver_components_max_edges,
-    )
+    engine = IdentityEngine(spark, config, rules, traits=traits)
+    hubs = engine.hubs(identifiers, edges).localCheckpoint(eager=True)
+    result = engine.cluster(identifiers, edges, hubs)
     return result.assignments.select("node", F.col("cluster").alias("label"))
 
 

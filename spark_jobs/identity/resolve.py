@@ -18,11 +18,16 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakecdp.identity.rules import RECORD_TYPE, IdentityRules
-from lakecdp.identity.spark_normalizers import normalize_observations, phone_regions
+from lakecdp.identity.spark_normalizers import (
+    identifier_observations,
+    normalize_observations,
+    phone_regions,
+)
 from lakecdp.kernel.config import PERSON_FIELDS, ProjectConfig
-from spark_jobs.identity.clustering import cluster_graph, detect_hubs, recluster_touched
-from spark_jobs.identity.graph import PROBABILISTIC, co_occurrence_edges
+from spark_jobs.identity.engine import IdentityEngine
+from spark_jobs.identity.graph import co_occurrence_edges
 from spark_jobs.identity.observations import node_id
+from spark_jobs.identity.person_records import anchored_records, record_anchors, split_traits
 
 SOURCE = "input"
 
@@ -108,26 +113,16 @@ def resolve_records(
         *[F.col(c).alias(f"__id_{i}") for i, c in enumerate(identifiers)],
         *[F.col(c).alias(f) for f, c in person.items()],
     ).where(F.col("record_id").isNotNull() & (F.col("record_id") != ""))
-    stacked = F.explode(
-        F.array(
-            F.struct(F.lit(RECORD_TYPE).alias("id_type"), F.col("record_id").alias("raw")),
-            *[
-                F.struct(F.lit(t).alias("id_type"), F.col(f"__id_{i}").alias("raw"))
-                for i, t in enumerate(identifiers.values())
-            ],
-        )
-    ).alias("i")
-    observations = (
-        base.select("record_id", "market", stacked)
-        .select(
-            F.lit(SOURCE).alias("source"),
-            "record_id",
-            F.lit(None).cast("timestamp").alias("record_ts"),
-            "market",
-            F.col("i.id_type").alias("id_type"),
-            F.col("i.raw").alias("raw_value"),
-        )
-        .where(F.col("raw_value").isNotNull() & (F.trim("raw_value") != ""))
+    observations = identifier_observations(
+        base,
+        source=F.lit(SOURCE),
+        record_id=F.col("record_id"),
+        record_ts=F.lit(None).cast("timestamp"),
+        market=F.col("market"),
+        identifiers=[
+            (RECORD_TYPE, F.col("record_id")),
+            *[(t, F.col(f"__id_{i}")) for i, t in enumerate(identifiers.values())],
+        ],
     )
     regions = {**phone_regions(config), **({region.upper(): region.upper()} if region else {})}
     normalized = normalize_observations(observations, rules, regions).localCheckpoint(eager=True)
@@ -142,29 +137,14 @@ def resolve_records(
     )
     nodes = valid.select("node", "id_type", "value").distinct().localCheckpoint(eager=True)
     edges = co_occurrence_edges(valid).localCheckpoint(eager=True)
-    hubs = detect_hubs(nodes, edges, rules).localCheckpoint(eager=True)
-    summary.hubs = hubs.count()
     record_nodes = valid.where(F.col("id_type") == RECORD_TYPE).select("record_id", "node")
-    traits = _traits(config, rules, base, record_nodes, person)
-    on_driver = config.identity.driver_components_max_edges
-    cluster = cluster_graph(nodes, edges, rules, hubs, traits=traits, driver_max_edges=on_driver)
-
-    if probabilistic and person:
-        prob_edges = _probabilistic_edges(
-            spark, config, base, valid, record_nodes, cluster.assignments, person, summary
-        )
-        if prob_edges is not None:
-            edges = edges.unionByName(prob_edges)
-            cluster = recluster_touched(
-                cluster,
-                nodes,
-                edges,
-                prob_edges,
-                rules,
-                hubs,
-                traits=traits,
-                driver_max_edges=on_driver,
-            )
+    anchored = _anchored_records(rules, base, valid, record_nodes, person) if person else None
+    traits = split_traits(anchored, config, rules) if anchored is not None else None
+    engine = IdentityEngine(spark, config, rules, traits=traits)
+    resolution = engine.resolve(nodes, edges, anchored, probabilistic=probabilistic)
+    cluster = resolution.clusters
+    summary.hubs = resolution.hubs.count()
+    summary.probabilistic = resolution.match_stats
     summary.limit_splits = cluster.splits.count()
     result = (
         record_nodes.join(cluster.assignments, "node")
@@ -178,104 +158,25 @@ def resolve_records(
     return result, summary
 
 
-def _traits(
-    config: ProjectConfig,
+def _anchored_records(
     rules: IdentityRules,
-    base: DataFrame,
-    record_nodes: DataFrame,
-    person: dict[str, str],
-) -> DataFrame | None:
-    """The pipeline's split traits (`person_records.split_traits`), on each row's own node."""
-    from spark_jobs.identity.person_records import anchored_records, split_traits
-
-    mapped = [f for f in PERSON_FIELDS if f in person]
-    persons = base.select(F.lit(SOURCE).alias("source"), "record_id", *mapped)
-    anchors = record_nodes.select(
-        F.lit(SOURCE).alias("source"), "record_id", F.col("node").alias("anchor")
-    )
-    return split_traits(anchored_records(persons, anchors), config, rules)
-
-
-def _probabilistic_edges(
-    spark: SparkSession,
-    config: ProjectConfig,
     base: DataFrame,
     valid: DataFrame,
     record_nodes: DataFrame,
-    assignments: DataFrame,
     person: dict[str, str],
-    summary: ResolveSummary,
-) -> DataFrame | None:
-    from lakecdp.identity.person_fields import normalize_person_frame
-    from lakecdp.identity.person_matching import MatchSettings, match_people
-
-    rules = IdentityRules.from_config(config, with_record_type=True)
-    phone_types = [n for n, r in rules.types.items() if r.kind == "phone"]
-    phones = (
-        valid.where(F.col("id_type").isin(*phone_types))
-        .groupBy("record_id")
-        .agg(F.max("value").alias("phone"))
+) -> DataFrame:
+    """Each row's person fields, anchored on the row's own node (a probabilistic edge links
+    rows, not values), with its strongest identifier as `known_match`: rows sharing it are
+    known matches, as records sharing an anchor are in the pipeline."""
+    mapped = [f for f in PERSON_FIELDS if f in person]
+    persons = base.select(F.lit(SOURCE).alias("source"), "record_id", *mapped)
+    strongest = record_anchors(valid.where(F.col("id_type") != RECORD_TYPE), rules).select(
+        "record_id", F.col("anchor").alias("known_match"), "phone"
     )
-    fields = [
-        (F.col(f) if f in person else F.lit(None).cast("string")).alias(f) for f in PERSON_FIELDS
-    ]
-    from spark_jobs.identity.person_records import record_anchors
-
-    # Rows sharing their most trusted identifier are known matches (as in the pipeline).
-    anchors = record_anchors(valid.where(F.col("id_type") != RECORD_TYPE), rules).select(
-        "record_id", F.col("anchor").cast("string").alias("known_match")
-    )
-    frame = (
-        base.select("record_id", *fields)
-        .dropDuplicates(["record_id"])
-        .join(phones, "record_id", "left")
-        .join(anchors, "record_id", "left")
-        .join(record_nodes, "record_id")
-        .join(assignments.select("node", "cluster"), "node")
-        .select(
-            F.col("record_id").alias("record_key"),
-            F.col("cluster").cast("string").alias("cluster"),
-            "known_match",
-            *PERSON_FIELDS,
-            "phone",
-        )
-        .toArrow()
-        .to_pandas()
-    )
-    if len(frame) < 3:
-        return None
-    settings = config.identity.probabilistic
-    match = match_people(
-        normalize_person_frame(frame),
-        MatchSettings(
-            threshold=settings.threshold,
-            seed=settings.seed,
-            given_name_conflict=config.identity.given_name_conflict,
-            conclusive_fields=tuple(config.identity.conclusive_traits),
-        ),
-    )
-    summary.probabilistic = dict(match.stats)
-    if match.pairs.empty:
-        return None
-    pairs = spark.createDataFrame(
-        match.pairs[["record_key_l", "record_key_r", "match_probability"]]
-    )
-    left = record_nodes.select(F.col("record_id").alias("record_key_l"), F.col("node").alias("a"))
-    right = record_nodes.select(F.col("record_id").alias("record_key_r"), F.col("node").alias("b"))
-    return (
-        pairs.join(left, "record_key_l")
-        .join(right, "record_key_r")
-        .select(
-            F.least("a", "b").alias("src"),
-            F.greatest("a", "b").alias("dst"),
-            F.lit(PROBABILISTIC).alias("rule"),
-            F.lit(PROBABILISTIC).alias("kind"),
-            F.col("match_probability").cast("double").alias("probability"),
-            F.lit(1).cast("long").alias("records"),
-            F.lit(None).cast("timestamp").alias("first_seen"),
-            F.lit(None).cast("timestamp").alias("last_seen"),
-        )
-    )
+    anchors = record_nodes.select(
+        F.lit(SOURCE).alias("source"), "record_id", F.col("node").alias("anchor")
+    ).join(strongest, "record_id", "left")
+    return anchored_records(persons, anchors).localCheckpoint(eager=True)
 
 
 def resolve_csv(

@@ -62,6 +62,22 @@ def project_dir(config: ProjectConfig) -> Path:
     )
 
 
+def trait_sources(config: ProjectConfig) -> dict[str, dict[str, Any]]:
+    """The sources that feed the unified profile (`sources.<name>.profile`), as
+    int_customer_traits_unioned loops over them: staging model, record id and time columns,
+    and the profile traits it provides (each a column of that name in the model)."""
+    return {
+        name: {
+            "model": source.profile.model,
+            "record_id": source.record_id,
+            "observed_at": source.profile.observed_at,
+            "traits": source.profile_traits,
+        }
+        for name, source in config.sources.items()
+        if source.profile is not None
+    }
+
+
 def dbt_vars(config: ProjectConfig, as_of: str | None = None) -> dict[str, Any]:
     """The project configuration, in the shape the dbt models read."""
     profiles = config.profiles
@@ -77,6 +93,12 @@ def dbt_vars(config: ProjectConfig, as_of: str | None = None) -> dict[str, Any]:
         "profile_traits": list(PROFILE_TRAITS),
         "survivorship": {trait: profiles.rule_for(trait).model_dump() for trait in PROFILE_TRAITS},
         "default_survivorship": profiles.default_survivorship.model_dump(),
+        # Bronze keeps exactly the declared columns of each source: staging hashes them to
+        # tell a whole-row copy (same file, same values) from a new version.
+        "bronze_columns": {
+            name: source.declared_columns for name, source in config.sources.items()
+        },
+        "trait_sources": trait_sources(config),
     }
 
 

@@ -4,8 +4,9 @@ Every bronze table gets the full column set its staging model reads (bronze keep
 columns as text plus ingestion metadata). People:
 - Alice (SG): CRM + loyalty + web (user u1) + POS by loyalty number; abandoned a cart 2 hours
   before AS_OF; CRM says no SMS, a later consent event grants it.
-- Bob (MY): CRM (two versions in Kuala Lumpur, a newer one in Petaling Jaya) + app (user u2,
-  device d2); abandoned a cart but has no marketing consent; new app user, never bought.
+- Bob (MY): CRM (two versions in Kuala Lumpur, a newer one in Petaling Jaya that a re-run
+  extract repeated in the same file) + app (user u2, device d2); abandoned a cart but has no
+  marketing consent; new app user, never bought.
 - Carol (SG): two POS sales by phone, a big one 60 days before AS_OF: high value, lapsing.
 - Dave (SG): CRM only (dave@z.com).
 - A marketplace buyer B1 (MY) with one order in MYR.
@@ -177,6 +178,22 @@ def write_world(spark, config: ProjectConfig) -> None:  # type: ignore[no-untype
                     "sms_opt_in": "false",
                 },
             ),
+            (
+                ago(days=10),
+                "MY",
+                {
+                    "contact_id": "C2",
+                    "country": "MY",
+                    "email": "bob@y.com",
+                    "mobile": "+60 12-345 6789",
+                    "first_name": "Bob",
+                    "last_name": "Lee",
+                    "city": "Petaling Jaya",
+                    "email_opt_in": "false",
+                    "sms_opt_in": "false",
+                },
+            ),
+            # a re-run extract repeated the newest version: a copy, not another vote
             (
                 ago(days=10),
                 "MY",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,23 +14,17 @@ from typing import Any
 import pytest
 import yaml
 
+from lakecdp.kernel.config import load_config
 from lakecdp.signals.dbt_runner import dbt_vars, project_dir
-from tests.conftest import make_config
+from tests.conftest import CONFIG_FILE, make_config
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 GRAIN_TESTS = {"unique", "unique_combination_of_columns"}
 # Models without any column set that is unique in every build. Each says why in its yml
 # (meta.no_unique_key); listing them here too makes a new keyless model a reviewed decision.
-KEYLESS_MODELS = {
-    # Views over bronze file sources, which keep every row of every file (versions, re-sends
-    # and whole-row copies from re-run extracts), and the unions built from them.
-    "stg_crm__contacts",
-    "stg_loyalty__members",
-    "stg_marketplace__orders",
-    "stg_pos__transactions",
-    "int_customer_traits_unioned",
-    "int_consent_events_unioned",
-}
+# None today: staging drops whole-row copies, so even the views over bronze file sources (which
+# keep every row of every file) are unique on record id, source file and row hash.
+KEYLESS_MODELS: set[str] = set()
 # Column names that hold personal data; such a column must carry meta pii and pii_kind.
 PII_COLUMN_PATTERNS = (
     r"(\w+_)?emails?",
@@ -53,27 +48,25 @@ PII_KINDS = {"email", "phone", "name", "date_of_birth", "gender", "location", "i
 CONTRACTED_MODELS = {"dim_customers", "fct_orders", "fct_events"}
 
 
-@pytest.fixture(scope="module")
-def manifest(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def _parse(folder: Path, variables: dict[str, Any], target: Path) -> dict:
+    """`dbt parse` of the project in `folder` with these vars (no Spark); the manifest."""
     from dbt.cli.main import dbtRunner
 
-    config = make_config(tmp_path_factory.mktemp("dbt-parse") / "lakehouse")
-    target = tmp_path_factory.mktemp("dbt-target")
     result = dbtRunner().invoke(
         [
-            "parse",
-            "--project-dir",
-            str(project_dir(config)),
-            "--profiles-dir",
-            str(project_dir(config)),
-            "--target-path",
-            str(target),
-            "--vars",
-            json.dumps(dbt_vars(config)),
+            *("parse", "--project-dir", str(folder), "--profiles-dir", str(folder)),
+            *("--target-path", str(target), "--log-path", str(target)),
+            *("--vars", json.dumps(variables)),
         ]
     )
     assert result.success, result.exception
     return json.loads((target / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    config = make_config(tmp_path_factory.mktemp("dbt-parse") / "lakehouse")
+    return _parse(project_dir(config), dbt_vars(config), tmp_path_factory.mktemp("dbt-target"))
 
 
 def test_dbt_parse_runs_alone_on_the_project_defaults(tmp_path: Path) -> None:
@@ -268,13 +261,75 @@ def test_customer_snapshot_checks_every_configured_trait_and_consent(
     assert set(snapshot["config"]["check_cols"]) == expected
 
 
+def test_var_defaults_mirror_the_configured_sources(tmp_path: Path) -> None:
+    """`dbt parse` alone and sqlfluff (dbt/lint_context) read dbt_project.yml's defaults: for
+    the source-driven vars they are what `lakecdp dbt` passes for lakecdp.yaml."""
+    variables = dbt_vars(make_config(tmp_path / "lakehouse"))
+    defaults = yaml.safe_load((DBT_DIR / "dbt_project.yml").read_text())["vars"]
+    for name in ("bronze_columns", "trait_sources", "profile_traits", "identifier_priorities"):
+        assert defaults[name] == variables[name], name
+
+
+def test_traits_union_reads_every_source_configured_to_feed_profiles(
+    manifest: dict, tmp_path: Path
+) -> None:
+    variables = dbt_vars(make_config(tmp_path / "lakehouse"))
+    node = manifest["nodes"]["model.lakecdp.int_customer_traits_unioned"]
+    expected = {spec["model"] for spec in variables["trait_sources"].values()}
+    assert expected == {"stg_crm__contacts", "stg_loyalty__members", "stg_marketplace__orders"}
+    assert set(node["depends_on"]["nodes"]) == {
+        "model.lakecdp.int_records_resolved",
+        "model.lakecdp.stg_events__events",
+        *(f"model.lakecdp.{model}" for model in expected),
+    }
+
+
+def test_a_new_source_feeds_profiles_with_configuration_and_a_staging_model(
+    tmp_path: Path,
+) -> None:
+    """A source declared in lakecdp.yaml with a `profile` block and its staging model reaches
+    int_customer_traits_unioned; no intermediate SQL changes."""
+    project = tmp_path / "dbt"
+    shutil.copytree(DBT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    staging = project / "models" / "staging" / "call_centre"
+    staging.mkdir()
+    (staging / "stg_call_centre__calls.sql").write_text(
+        "select\n    'k1' as call_id,\n    current_timestamp() as called_at,\n"
+        "    'Ann' as first_name,\n    'calls.csv' as source_file,\n    'h' as row_hash\n"
+    )
+    data = yaml.safe_load(CONFIG_FILE.read_text())
+    data["sources"]["call_centre"] = {
+        "path": "sources/call_centre",
+        "format": "csv",
+        "record_id": "call_id",
+        "timestamp": "called_at",
+        "market": "PH",
+        "identifiers": {"caller": "phone"},
+        "traits": ["first_name", "agent"],
+        "profile": {"model": "stg_call_centre__calls", "observed_at": "called_at"},
+    }
+    config_file = tmp_path / "lakecdp.yaml"
+    config_file.write_text(yaml.safe_dump(data))
+    config = load_config(config_file, environ={"LAKECDP_LAKEHOUSE_ROOT": str(tmp_path / "lake")})
+    variables = dbt_vars(config)
+    assert variables["trait_sources"]["call_centre"] == {
+        "model": "stg_call_centre__calls",
+        "record_id": "call_id",
+        "observed_at": "called_at",
+        "traits": ["first_name"],
+    }
+    parsed = _parse(project, variables, tmp_path / "target")
+    node = parsed["nodes"]["model.lakecdp.int_customer_traits_unioned"]
+    assert "model.lakecdp.stg_call_centre__calls" in node["depends_on"]["nodes"]
+
+
 def test_mart_names_follow_the_layout(manifest: dict) -> None:
     for node in manifest["nodes"].values():
         if node["resource_type"] != "model":
             continue
         layer = node["path"].split("/")[0]
         prefix = {"staging": ("stg_",), "intermediate": ("int_",)}.get(
-            layer, ("dim_", "fct_", "aud_", "bridge_", "customer_")
+            layer, ("dim_", "fct_", "aud_", "bridge_")
         )
         assert node["name"].startswith(prefix), f"{node['path']} breaks the naming layout"
 

@@ -114,6 +114,59 @@ def test_adding_a_source_is_configuration_only(tmp_path: Path) -> None:
     assert config.sources["call_centre"].declared_columns == ["called_at", "caller", "agent"]
 
 
+def test_profile_traits_follow_trait_columns_and_the_profile_mapping() -> None:
+    """Trait columns named as a profile trait feed it, profile.traits maps the others (tier);
+    a source without a profile block (pos) feeds none, other trait columns stay out."""
+    sources = load_config(CONFIG_FILE, environ={}).sources
+    assert sources["loyalty"].profile_traits == [
+        "first_name",
+        "last_name",
+        "date_of_birth",
+        "loyalty_tier",
+    ]
+    assert sources["marketplace"].profile_traits == ["postcode"]  # not buyer_name
+    assert sources["pos"].profile_traits == []
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda d: d["sources"]["loyalty"]["profile"]["traits"].update({"tier": "tier"}),
+            r"sources\.loyalty\.profile\.traits: .*unknown profile trait\(s\) tier",
+        ),
+        (
+            lambda d: d["sources"]["loyalty"]["profile"]["traits"].update(
+                {"loyalty_tier": "level"}
+            ),
+            r"sources\.loyalty: .*profile\.traits\.loyalty_tier: 'level' is not one of the "
+            r"source's traits",
+        ),
+        (
+            lambda d: d["sources"]["crm"].pop("record_id"),
+            r"sources\.crm: .*profile: profiles key a source's records by record_id",
+        ),
+        (
+            lambda d: d["sources"]["pos"].update(
+                {"profile": {"model": "stg_pos__transactions", "observed_at": "transacted_at"}}
+            ),
+            r"sources\.pos: .*profile: no trait column feeds a profile trait",
+        ),
+        (
+            lambda d: d["sources"]["crm"]["profile"].update({"model": "stg crm"}),
+            r"sources\.crm\.profile\.model",
+        ),
+    ],
+)
+def test_a_bad_profile_block_names_file_and_key(tmp_path: Path, change, message) -> None:  # type: ignore[no-untyped-def]
+    data = base()
+    change(data)
+    path = write(tmp_path, data)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_config(path, environ={})
+    assert str(path) in str(info.value)
+
+
 def test_malformed_write_keys_from_environment() -> None:
     with pytest.raises(ConfigError, match="write_keys"):
         load_config(CONFIG_FILE, environ={"LAKECDP_WRITE_KEYS": "just-a-key"})

@@ -15,6 +15,7 @@ from lakecdp.kernel.config.collection import (
     MarketConfig,
     SourceConfig,
     SourceName,
+    SourceProfile,
     StreamingConfig,
 )
 from lakecdp.kernel.config.decisioning import (
@@ -104,6 +105,7 @@ __all__ = [
     "Section",
     "SourceConfig",
     "SourceName",
+    "SourceProfile",
     "SparkConfig",
     "SqlConfig",
     "StreamingConfig",

@@ -5,24 +5,14 @@ with records as (
 ),
 
 pos as (
-    {#- Tills and marketplaces re-send orders: the latest copy of each order id counts once. -#}
-    select * from (
-        select
-            *,
-            row_number() over (partition by transaction_id order by ingested_at desc) as copy_rank
-        from {{ ref('stg_pos__transactions') }}
-    )
-    where copy_rank = 1
+    {#- Tills and marketplaces re-send orders: one copy of each counts (is_latest_copy). -#}
+    select * from {{ ref('stg_pos__transactions') }}
+    where is_latest_copy
 ),
 
 marketplace as (
-    select * from (
-        select
-            *,
-            row_number() over (partition by order_id order by ingested_at desc) as copy_rank
-        from {{ ref('stg_marketplace__orders') }}
-    )
-    where copy_rank = 1
+    select * from {{ ref('stg_marketplace__orders') }}
+    where is_latest_copy
 ),
 
 purchases as (
@@ -62,19 +52,13 @@ event_orders as (
     select
         'events' as record_source,
         event_id as record_id,
-        coalesce(get_json_object(properties_json, '$.order_id'), event_id) as source_order_id,
+        coalesce(order_id, event_id) as source_order_id,
         channel,
         market,
         occurred_at as ordered_at,
-        try_cast(get_json_object(properties_json, '$.revenue') as double) as amount,
-        upper(get_json_object(properties_json, '$.currency')) as currency,
-        cast(aggregate(
-            from_json(
-                get_json_object(properties_json, '$.products'), 'array<struct<quantity:int>>'
-            ),
-            0,
-            (total, product) -> total + coalesce(product.quantity, 0)
-        ) as int) as item_count
+        revenue as amount,
+        currency,
+        item_count
     from purchases
 ),
 

@@ -17,6 +17,7 @@ crm_consents as (
     select
         'crm' as record_source,
         contact_id as record_id,
+        md5(concat_ws('|', source_file, row_hash)) as record_version,
         updated_at as consented_at,
         'marketing' as purpose,
         channel,
@@ -30,10 +31,11 @@ event_consents as (
     select
         'events' as record_source,
         event_id as record_id,
+        event_id as record_version,
         occurred_at as consented_at,
-        lower(get_json_object(properties_json, '$.purpose')) as purpose,
-        lower(get_json_object(properties_json, '$.channel')) as channel,
-        case try_cast(get_json_object(properties_json, '$.granted') as boolean)
+        consent_purpose as purpose,
+        consent_channel as channel,
+        case is_consent_granted
             when true then 'granted'
             when false then 'denied'
         end as status
@@ -53,6 +55,7 @@ select
     all_consents.status,
     all_consents.record_source,
     all_consents.record_id,
+    all_consents.record_version,
     all_consents.consented_at
 from all_consents
 inner join records

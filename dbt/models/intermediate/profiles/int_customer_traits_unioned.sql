@@ -1,89 +1,49 @@
-{#- Every value a source gave for a profile trait, keyed by customer. The list of traits is
-    lakecdp.kernel.config.PROFILE_TRAITS; survivorship picks one value per trait downstream. -#}
+{#- Every value a source gave for a profile trait, keyed by customer: the sources that feed
+    profiles (var trait_sources, from lakecdp.yaml sources.<name>.profile) and identify calls.
+    Staging has cleaned the values (blank is null); survivorship picks one per trait downstream. -#}
+{%- set trait_sources = var('trait_sources') -%}
 with records as (
     select * from {{ ref('int_records_resolved') }}
 ),
 
-crm as (
-    select * from {{ ref('stg_crm__contacts') }}
-),
+{% for source_name, spec in trait_sources.items() %}
+    traits_from_{{ source_name }} as (
+        select
+            '{{ source_name }}' as record_source,
+            {{ spec['record_id'] }} as record_id,
+            md5(concat_ws('|', source_file, row_hash)) as record_version,
+            {{ spec['observed_at'] }} as observed_at,
+            stack(
+                {{ spec['traits'] | length }},
+                {%- for trait in spec['traits'] %}
+                    '{{ trait }}', cast({{ trait }} as string){{ "," if not loop.last }}
+                {%- endfor %}
+            ) as (trait, trait_value)
+        from {{ ref(spec['model']) }}
+    ),
 
-loyalty as (
-    select * from {{ ref('stg_loyalty__members') }}
-),
-
-marketplace as (
-    select * from {{ ref('stg_marketplace__orders') }}
-),
-
-identify_calls as (
-    select * from {{ ref('stg_events__events') }}
-    where event_type = 'identify'
-),
-
-crm_traits as (
-    select
-        'crm' as record_source,
-        contact_id as record_id,
-        updated_at as observed_at,
-        stack(
-            6,
-            'first_name', initcap(trim(first_name)),
-            'last_name', initcap(trim(last_name)),
-            'date_of_birth', cast(date_of_birth as string),
-            'gender', upper(trim(gender)),
-            'city', initcap(trim(city)),
-            'postcode', trim(postcode)
-        ) as (trait, trait_value)
-    from crm
-),
-
-loyalty_traits as (
-    select
-        'loyalty' as record_source,
-        member_id as record_id,
-        updated_at as observed_at,
-        stack(
-            4,
-            'first_name', initcap(trim(first_name)),
-            'last_name', initcap(trim(last_name)),
-            'date_of_birth', cast(date_of_birth as string),
-            'loyalty_tier', lower(trim(tier))
-        ) as (trait, trait_value)
-    from loyalty
-),
-
-marketplace_traits as (
-    select
-        'marketplace' as record_source,
-        order_id as record_id,
-        ordered_at as observed_at,
-        'postcode' as trait,
-        trim(postcode) as trait_value
-    from marketplace
-),
-
-event_traits as (
+{% endfor %}
+traits_from_events as (
     select
         'events' as record_source,
         event_id as record_id,
+        event_id as record_version,
         occurred_at as observed_at,
         stack(
             2,
-            'first_name', initcap(trim(get_json_object(traits_json, '$.firstName'))),
-            'last_name', initcap(trim(get_json_object(traits_json, '$.lastName')))
+            'first_name', trait_first_name,
+            'last_name', trait_last_name
         ) as (trait, trait_value)
-    from identify_calls
+    from {{ ref('stg_events__events') }}
+    where event_type = 'identify'
 ),
 
 all_traits as (
-    select * from crm_traits
-    union all
-    select * from loyalty_traits
-    union all
-    select * from marketplace_traits
-    union all
-    select * from event_traits
+    {%- for source_name in trait_sources %}
+        select * from traits_from_{{ source_name }}
+        union all
+    {%- endfor %}
+    select * from traits_from_events
 )
 
 select
@@ -92,6 +52,7 @@ select
     all_traits.trait_value,
     all_traits.record_source,
     all_traits.record_id,
+    all_traits.record_version,
     all_traits.observed_at
 from all_traits
 inner join records

@@ -1,7 +1,7 @@
 {#- People who abandoned a cart in the last `cart_abandonment_hours` hours, have not bought
     since, and may be contacted for marketing on at least one channel. -#}
 with metrics as (
-    select * from {{ ref('customer_metrics') }}
+    select * from {{ ref('fct_customer_metrics') }}
 ),
 
 customers as (

@@ -2,7 +2,7 @@
     buyers) whose last order is more than `lapsing_after_days` but at most `lapsed_after_days`
     ago: worth a win-back before they are gone. -#}
 with metrics as (
-    select * from {{ ref('customer_metrics') }}
+    select * from {{ ref('fct_customer_metrics') }}
 ),
 
 threshold as (

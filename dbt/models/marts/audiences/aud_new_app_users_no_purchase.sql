@@ -1,7 +1,7 @@
 {#- People whose first app event is within the last `new_app_user_days` days and who have not
     bought anything on any channel: onboarding nudges, not discounts. -#}
 with metrics as (
-    select * from {{ ref('customer_metrics') }}
+    select * from {{ ref('fct_customer_metrics') }}
 )
 
 select

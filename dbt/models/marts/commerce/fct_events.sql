@@ -53,12 +53,9 @@ select
     selected.occurred_at,
     selected.received_at,
     selected.ingested_at,
-    get_json_object(selected.properties_json, '$.order_id') as order_id,
-    get_json_object(selected.properties_json, '$.product_id') as product_id,
-    coalesce(
-        try_cast(get_json_object(selected.properties_json, '$.value') as double),
-        try_cast(get_json_object(selected.properties_json, '$.revenue') as double)
-    ) as event_value,
-    upper(get_json_object(selected.properties_json, '$.currency')) as currency
+    selected.order_id,
+    selected.product_id,
+    selected.event_value,
+    selected.currency
 from selected
 left join records on selected.event_id = records.record_id

@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('loyalty', 'members') }}
+    {{ without_whole_row_copies('loyalty', source('loyalty', 'members')) }}
 ),
 
 renamed as (
@@ -9,10 +9,12 @@ renamed as (
         cast(_market as string) as market,
         cast(email as string) as email,
         cast(phone as string) as phone,
-        cast(first_name as string) as first_name,
-        cast(last_name as string) as last_name,
+        {{ clean_name('first_name') }} as first_name,
+        {{ clean_name('last_name') }} as last_name,
         try_cast(date_of_birth as date) as date_of_birth,
-        cast(tier as string) as tier,
+        lower({{ clean_text('tier') }}) as loyalty_tier,
+        cast(_source_file as string) as source_file,
+        row_hash,
         cast(_ingested_at as timestamp) as ingested_at
     from source
 )

@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('pos', 'transactions') }}
+    {{ without_whole_row_copies('pos', source('pos', 'transactions')) }}
 ),
 
 renamed as (
@@ -11,6 +11,9 @@ renamed as (
         try_cast(amount as decimal(18, 2)) as amount,
         upper(cast(currency as string)) as currency,
         try_cast(item_count as int) as item_count,
+        cast(_source_file as string) as source_file,
+        row_hash,
+        {{ is_latest_copy('transaction_id') }} as is_latest_copy,
         cast(_ingested_at as timestamp) as ingested_at
     from source
 )

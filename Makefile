@@ -11,7 +11,7 @@ JARS_DIR := .cache/jars
 VENV_STAMP := .venv/.lakecdp-installed
 JARS_STAMP := $(JARS_DIR)/.installed
 
-.PHONY: help install uv jars services demo test test-fast lint format bench-ingest bench-identity bench-febrl bench-dbt bench-serve bench-demo collect stream sql sql-shell serve clean
+.PHONY: help install uv jars services demo test test-fast lint format bench-ingest bench-identity bench-febrl bench-dbt bench-serve bench-sync bench-demo collect stream sql sql-shell serve clean
 
 help:
 	@echo "make demo          install what is missing, then run the end-to-end demo"
@@ -21,6 +21,7 @@ help:
 	@echo "make bench-febrl   identity resolve on the public FEBRL person-record datasets"
 	@echo "make bench-dbt     dbt build + gates on a 100k-customer world, then an incremental rebuild"
 	@echo "make bench-serve   /v1/decide against feast serve, same store and load (SQLite, Redis)"
+	@echo "make bench-sync   1M-row audience diff and PostgreSQL load, HTTP sync under injected faults"
 	@echo "make bench-demo    the demo on a fresh lakehouse, then rerun on it: seconds per step"
 	@echo "make lint          ruff check + format check, import rules, SQL lint"
 	@echo "make sql           SQL endpoint for analysts: jdbc:hive2://localhost:10000 (docs/catalog.md)"
@@ -56,7 +57,7 @@ services:
 	infra/postgres/ensure.sh
 	infra/redis/ensure.sh
 
-demo: install
+demo: install services
 	$(RUN) lakecdp demo
 
 # Lint first (style and the import rules of docs/architecture.md): CI runs `make test` alone.
@@ -90,6 +91,9 @@ bench-dbt: install
 
 bench-serve: install services
 	$(RUN) python -m benchmarks.bench_serve
+
+bench-sync: install services
+	$(RUN) python -m benchmarks.bench_sync
 
 bench-demo: install
 	$(RUN) python -m benchmarks.bench_demo

@@ -12,7 +12,8 @@ set -euo pipefail
 PORT="${LAKECDP_PG_PORT:-5432}"
 ROLE="${LAKECDP_PG_ROLE:-lakecdp}"
 PASSWORD="${LAKECDP_PG_PASSWORD:-lakecdp}"
-DATABASES="lakecdp_metastore ${LAKECDP_PG_DATABASES:-}"
+# lakecdp_activation: the demo's and the tests' PostgreSQL sync destination.
+DATABASES="lakecdp_metastore lakecdp_activation ${LAKECDP_PG_DATABASES:-}"
 
 log() { echo "postgres: $*" >&2; }
 

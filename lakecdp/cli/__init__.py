@@ -20,6 +20,7 @@ from lakecdp.cli import (
     serve,
     sql,
     status,
+    sync,
 )
 from lakecdp.cli._app import app
 
@@ -38,5 +39,6 @@ app.add_typer(features.app, name="features")
 app.add_typer(model.app, name="model")
 app.add_typer(measure.app, name="measure")
 app.add_typer(sql.app, name="sql")
+app.add_typer(sync.app, name="sync")
 
 __all__ = ["app"]

@@ -3,9 +3,10 @@ synthetic world.
 
 generate -> collector (real HTTP on loopback) -> batch ingestion -> micro-batch (available now)
 -> identity stitching -> quality report against the generator's ground truth -> dbt build of
-the unified profiles -> a sample profile and audience sizes -> features (Feast), a trained and
-promoted propensity model (MLflow), the decision endpoint and five decisions; a quality gate
-after each stage stops the demo if a check fails.
+the unified profiles -> a sample profile and audience sizes -> audience syncs (PostgreSQL and
+HTTP, then a rerun that sends nothing) -> features (Feast), a trained and promoted propensity
+model (MLflow), the decision endpoint and five decisions; a quality gate after each stage stops
+the demo if a check fails.
 
 Each step is timed; a failed step is named with the log file that holds its detail, and the
 steps after it do not run (`lakecdp.cli.pipeline.run_stages`). Servers, Spark and the layers are
@@ -236,6 +237,7 @@ class _Demo:
             ("quality gate: identity", self.gate("identity")),
         ]
         if profiles:
+            from lakecdp.cli.activation_demo import ActivationDemo
             from lakecdp.cli.decision_demo import DecisioningDemo
 
             decisioning = DecisioningDemo(self)
@@ -243,6 +245,7 @@ class _Demo:
                 ("dbt build (models, snapshots and tests)", self.dbt_build),
                 ("quality gate: gold", self.gate("gold")),
                 ("sample profile and audience sizes", self.show_profiles),
+                *ActivationDemo(self).steps(),
                 *decisioning.steps(),
             ]
         return steps

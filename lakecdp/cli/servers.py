@@ -7,7 +7,6 @@ child dies. Either way the error names the command and the log file that holds i
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from lakecdp.kernel.config import ProjectConfig
+from lakecdp.kernel.config import ProjectConfig, config_as_json
 from lakecdp.kernel.run_log import log_dir
 
 READY_TIMEOUT_SECONDS = 300.0
@@ -43,7 +42,8 @@ def start_cli_server(
     here reach it unchanged.
     """
     resolved = Path(tempfile.mkdtemp(prefix="lakecdp-server-")) / "lakecdp.json"
-    resolved.write_text(json.dumps(config.model_dump(mode="json")))
+    resolved.write_text(config_as_json(config))
+    resolved.chmod(0o600)
     shown = f"`lakecdp {' '.join(command)}`"
     if log_file is None:  # the file the child's own command log goes to (lakecdp.kernel.run_log)
         log_file = log_dir(config.lakehouse.root) / f"{command[0]}.log"

@@ -112,6 +112,11 @@ class Table:
         """Delete the rows matching a row of `source` (`on` as in `update_matching`)."""
         self._merge(source, on).whenMatchedDelete().execute()
 
+    def merge_builder(self, source: DataFrame, on: str | Sequence[str]) -> DeltaMergeBuilder:
+        """A merge of `source` for clauses the methods above do not cover (several conditional
+        updates and deletes in one pass); `on` as in `update_matching`. Call `.execute()`."""
+        return self._merge(source, on)
+
     def last_commit_metrics(self) -> dict[str, Any]:
         """Delta's operation metrics of the newest commit (e.g. a merge's numTargetRowsInserted)."""
         row = DeltaTable.forPath(self.spark, self.path).history(1).select("operationMetrics")

@@ -7,6 +7,7 @@ source is either in bronze or in quarantine with a reason.
 from __future__ import annotations
 
 import csv
+import uuid
 from datetime import date
 from pathlib import Path
 
@@ -51,7 +52,11 @@ def test_demo_lands_every_record_in_bronze_or_quarantine(spark, tmp_path) -> Non
     forget_tables(spark)
     root = tmp_path / "lakehouse"
     config = make_config(
-        root, LAKECDP_COLLECTOR_PORT=str(free_port()), LAKECDP_SERVE_PORT=str(free_port())
+        root,
+        LAKECDP_COLLECTOR_PORT=str(free_port()),
+        LAKECDP_SERVE_PORT=str(free_port()),
+        LAKECDP__DESTINATIONS__WEBHOOK__URL=f"http://127.0.0.1:{free_port()}/records",
+        LAKECDP__DESTINATIONS__CRM_DB__TABLE=f"demo_test_{uuid.uuid4().hex[:8]}",
     )
     result = run_demo(config, customers=300, seed=11, console=Console(quiet=True))
     world = root / "world"
@@ -114,6 +119,15 @@ def test_demo_lands_every_record_in_bronze_or_quarantine(spark, tmp_path) -> Non
     }
     assert sum(profiles["audiences"].values()) > 0
     assert any((root / "quality" / "data_docs").rglob("index.html"))
+
+    # Activation: every declared sync delivered its audience, and the rerun sent nothing.
+    activation = result["activation"]
+    for name, run in activation["first_run"].items():
+        assert run["status"] == "succeeded" and run["failed"] == 0, (name, run)
+        assert run["accepted"] == run["insert"] == run["desired"], (name, run)
+        assert run["desired"] + run["unconsented"] == run["source_rows"], (name, run)
+    assert sum(run["source_rows"] for run in activation["first_run"].values()) > 0
+    assert all(run["sent"] == 0 for run in activation["rerun"].values()), activation["rerun"]
 
     # Decisioning: a champion was trained and promoted, and each case met its rule. The holdout
     # is about 75 customers, and customer ids (so the customer split) change with every run: over

@@ -9,6 +9,17 @@ The sections live in one module per concern; this package re-exports them so tha
 say `from lakecdp.kernel.config import ProjectConfig` whatever module a name lives in.
 """
 
+from lakecdp.kernel.config.activation import (
+    AFTER_GOLD,
+    AdAudienceDestination,
+    DestinationConfig,
+    FileDestination,
+    HttpDestination,
+    HttpLimits,
+    MappedField,
+    PostgresDestination,
+    SyncConfig,
+)
 from lakecdp.kernel.config.collection import (
     CollectorConfig,
     MarketColumn,
@@ -45,6 +56,7 @@ from lakecdp.kernel.config.loader import (
     GENERIC_ENV_PREFIX,
     ConfigError,
     apply_env_overrides,
+    config_as_json,
     find_config_file,
     load_config,
 )
@@ -68,6 +80,7 @@ from lakecdp.kernel.config.storage import (
 )
 
 __all__ = [
+    "AFTER_GOLD",
     "CONFIG_DIR",
     "CONFIG_ENV",
     "DEFAULT_CONFIG_FILE",
@@ -81,22 +94,29 @@ __all__ = [
     "PROFILE_TRAITS",
     "ActionConfig",
     "ActionKind",
+    "AdAudienceDestination",
     "CapConfig",
     "CatalogConfig",
     "CollectorConfig",
     "ConfigError",
     "ConsentConfig",
     "DecisioningConfig",
+    "DestinationConfig",
     "EventIdentityConfig",
     "ExperimentConfig",
     "FeaturesConfig",
+    "FileDestination",
+    "HttpDestination",
+    "HttpLimits",
     "IdentifierTypeConfig",
     "IdentityConfig",
     "LakehouseConfig",
     "LocalPath",
+    "MappedField",
     "MarketColumn",
     "MarketConfig",
     "ModelsConfig",
+    "PostgresDestination",
     "ProbabilisticConfig",
     "ProfilesConfig",
     "ProjectConfig",
@@ -110,8 +130,10 @@ __all__ = [
     "SqlConfig",
     "StreamingConfig",
     "SurvivorshipRule",
+    "SyncConfig",
     "TraitSurvivorship",
     "apply_env_overrides",
+    "config_as_json",
     "find_config_file",
     "is_absolute",
     "join_path",

@@ -121,3 +121,24 @@ def load_config(
         return ProjectConfig.model_validate(data, context={CONFIG_DIR: file.resolve().parent})
     except ValidationError as exc:
         raise ConfigError(_format_errors(exc, file)) from None
+
+
+def config_as_json(config: ProjectConfig) -> str:
+    """The resolved configuration as JSON that `load_config` reads back to the same config,
+    secrets included: for a child process (it goes to a private temporary file, never a log).
+    """
+    import json
+
+    from pydantic import SecretStr
+
+    def reveal(value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            return value.get_secret_value()
+        if isinstance(value, dict):
+            return {k: reveal(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [reveal(v) for v in value]
+        return value
+
+    data = reveal(config.model_dump(mode="python", by_alias=True))
+    return json.dumps(data, default=str)

@@ -8,6 +8,7 @@ from functools import cached_property
 
 from pydantic import Field, model_validator
 
+from lakecdp.kernel.config.activation import DestinationConfig, SyncConfig, SyncName
 from lakecdp.kernel.config.collection import (
     CollectorConfig,
     MarketConfig,
@@ -55,6 +56,8 @@ class ProjectConfig(Section):
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     decisioning: DecisioningConfig = Field(default_factory=DecisioningConfig)
+    destinations: dict[SyncName, DestinationConfig] = Field(default_factory=dict)
+    syncs: dict[SyncName, SyncConfig] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _identity_rules_are_consistent(self) -> ProjectConfig:
@@ -157,6 +160,23 @@ class ProjectConfig(Section):
             _require_known(f"{key}.markets", action.markets, self.markets, "market")
             if action.min_score > action.max_score:
                 raise ValueError(f"{key}: min_score is above max_score")
+        return self
+
+    @model_validator(mode="after")
+    def _syncs_are_consistent(self) -> ProjectConfig:
+        purposes, channels = set(self.consent.purposes), set(self.consent.channels)
+        for name, sync in self.syncs.items():
+            key = f"syncs.{name}"
+            _require_known(
+                f"{key}.destination", [sync.destination], self.destinations, "destination"
+            )
+            if sync.consent is not None:
+                gate = sync.consent
+                _require_known(f"{key}.consent.purpose", [gate.purpose], purposes, "purpose")
+                _require_known(f"{key}.consent.channel", [gate.channel], channels, "channel")
+            destination = self.destinations[sync.destination]
+            if destination.type == "ad_audience" and sync.mode == "update":
+                raise ValueError(f"{key}.mode: an ad audience takes adds and removes, not updates")
         return self
 
     # -- locations ---------------------------------------------------------------------------

@@ -1,0 +1,124 @@
+"""The activation part of `make demo`: every declared sync runs after the gold gate (an audience
+into PostgreSQL, another over HTTP to the reference receiver the demo starts), then runs again
+and shows that nothing changed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from rich.console import Console
+
+from lakecdp.kernel.config import HttpDestination, ProjectConfig
+
+
+class _DemoRun(Protocol):
+    config: ProjectConfig
+    console: Console
+    spark: Any
+    timings: dict[str, float]
+    results: dict[str, Any]
+
+
+class ActivationDemo:
+    """The demo's sync steps; each fills `demo.results["activation"]`."""
+
+    def __init__(self, demo: _DemoRun) -> None:
+        self.demo = demo
+        self.out: dict[str, Any] = {}
+        self.running: list[Any] = []
+        demo.results["activation"] = self.out
+
+    def steps(self) -> list[tuple[str, Callable[[], Any]]]:
+        if not self.demo.config.syncs:
+            return []
+        return [
+            ("sync audiences to destinations (reverse ETL)", self.sync_all),
+            ("sync again: nothing changed, nothing sent", self.sync_again),
+        ]
+
+    def _receivers(self) -> list[Any]:
+        """The reference receiver of every http destination a sync uses, started and ready."""
+        from lakecdp.cli.servers import start_cli_server
+
+        config = self.demo.config
+        used = {s.destination for s in config.syncs.values()}
+        started = []
+        for name in sorted(used):
+            spec = config.destinations[name]
+            if isinstance(spec, HttpDestination):
+                url = urlsplit(spec.url)
+                health = f"{url.scheme}://{url.netloc}/health"
+                started.append(
+                    start_cli_server(config, ["sync", "receiver", "--destination", name], health)
+                )
+        return started
+
+    def _run_all(self, key: str) -> None:
+        from lakecdp.cli.sync import print_counts
+        from spark_jobs.activation.run import run_sync
+
+        runs: dict[str, Any] = {}
+        for name in sorted(self.demo.config.syncs):
+            result = run_sync(self.demo.spark, self.demo.config, name)
+            print_counts(f"sync {name}: {result.status} in {result.seconds:.1f} s", result.counts)
+            runs[name] = {"status": result.status, **result.counts}
+        self.out[key] = runs
+
+    def _stop_receivers(self) -> None:
+        from lakecdp.cli.servers import stop_server
+
+        for receiver in self.running:
+            stop_server(receiver)
+        self.running = []
+
+    def _fresh_postgres_tables(self) -> None:
+        """A demo starts from a fresh lakehouse, so its syncs have no state: rows an earlier demo
+        left in a PostgreSQL destination would be nobody's. Remove the rows the demo's syncs
+        created there (only those, as a mirror would)."""
+        import psycopg
+        from psycopg import sql
+
+        from lakecdp.activation.postgres import OWNER
+        from lakecdp.kernel.config import PostgresDestination
+
+        config = self.demo.config
+        for name, sync in config.syncs.items():
+            spec = config.destinations[sync.destination]
+            if not isinstance(spec, PostgresDestination):
+                continue
+            with psycopg.connect(spec.dsn.get_secret_value(), autocommit=True) as conn:
+                exists = conn.execute(
+                    "select 1 from information_schema.columns where table_schema = %s "
+                    "and table_name = %s and column_name = %s",
+                    (spec.db_schema, spec.table, OWNER),
+                ).fetchone()
+                if exists:
+                    conn.execute(
+                        sql.SQL("delete from {} where {} = %s").format(
+                            sql.Identifier(spec.db_schema, spec.table), sql.Identifier(OWNER)
+                        ),
+                        (name,),
+                    )
+
+    def sync_all(self) -> None:
+        self._fresh_postgres_tables()
+        self.running = self._receivers()  # kept for the rerun, which finds what they hold
+        try:
+            self._run_all("first_run")
+        except BaseException:
+            self._stop_receivers()
+            raise
+
+    def sync_again(self) -> None:
+        try:
+            self._run_all("rerun")
+        finally:
+            self._stop_receivers()
+        sent = {name: run["sent"] for name, run in self.out["rerun"].items()}
+        self.demo.console.print(
+            f"rerun on unchanged audiences sent {sum(sent.values())} changes: "
+            + ", ".join(f"{n} {s}" for n, s in sent.items())
+            + "; `lakecdp sync status` and `lakecdp sync history NAME` show every run"
+        )

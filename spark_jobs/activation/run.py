@@ -1,0 +1,398 @@
+"""`lakecdp sync run`: plan, check the guards, deliver, and record what the destination accepted.
+
+Delivery streams the plan's changes from Spark in chunks; after each group of chunks the
+outcomes are recorded (state merged, changelog and rejections appended), so a run killed at
+any point loses at most the record of what was delivered since, which the next run plans and
+sends again (destinations apply a change twice as once: keys, idempotency keys). The run's
+row in ops.sync_runs is written last, with counts that reconcile with its changelog.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from lakecdp.activation.changes import Change, Destination, Outcome, idempotency_key
+from lakecdp.kernel.config import ProjectConfig
+from lakecdp.kernel.delta import Lakehouse
+from spark_jobs.activation.plan import (
+    CHANGELOG,
+    REJECTIONS,
+    REMOVE_BY_PAYLOAD,
+    RUNS,
+    STATE,
+    STATE_SCHEMA,
+    Plan,
+    plan_sync,
+)
+
+log = logging.getLogger("lakecdp.activation")
+
+RUN_SCHEMA = (
+    "run_id string, sync string, destination string, mode string, mapping_version string, "
+    "started_at timestamp, finished_at timestamp, status string, forced boolean, "
+    "message string, source_rows long, invalid_rows long, planned_inserts long, "
+    "planned_updates long, planned_deletes long, sent long, accepted long, rejected long, "
+    "failed long, requests long, retried_requests long, throttled_requests long, "
+    "split_batches long, duration_seconds double"
+)
+CHANGELOG_SCHEMA = (
+    "run_id string, sync string, key string, op string, status string, http_status int, "
+    "error_class string, attempts int, at timestamp"
+)
+REJECTION_SCHEMA = (
+    "run_id string, sync string, key string, op string, reason string, http_status int, "
+    "at timestamp"
+)
+CHUNK_CHANGES = 20_000  # changes handed to the destination at a time
+RECORD_EVERY_CHANGES = 200_000  # outcomes recorded in Delta at least this often
+
+
+class SyncRefused(RuntimeError):
+    """A guard stopped the run before anything was sent; the message says which and why."""
+
+
+class SyncAlert(RuntimeError):
+    """The run finished but rejected more than its alert threshold allows."""
+
+
+@dataclass
+class SyncRun:
+    run_id: str
+    sync: str
+    status: str  # succeeded | failed | refused
+    counts: dict[str, int] = field(default_factory=dict)
+    message: str = ""
+    seconds: float = 0.0
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _last_source_rows(lake: Lakehouse, name: str) -> int | None:
+    runs = lake.table(*RUNS)
+    if not runs.exists():
+        return None
+    row = (
+        runs.read()
+        .where((F.col("sync") == name) & (F.col("status") == "succeeded"))
+        .orderBy(F.desc("finished_at"))
+        .select("source_rows")
+        .first()
+    )
+    return None if row is None else int(row.source_rows)
+
+
+def check_guards(lake: Lakehouse, name: str, plan: Plan) -> str | None:
+    """Why the plan must not run without --force, or None."""
+    guards = lake.config.syncs[name].guards
+    counts = plan.counts
+    if counts["source_rows"] == 0 and not guards.allow_empty_source:
+        return "the source is empty (guards.allow_empty_source is false)"
+    before = _last_source_rows(lake, name)
+    if before:
+        drop = (before - counts["source_rows"]) / before
+        if drop > guards.max_source_drop_share:
+            return (
+                f"the source shrank by {drop:.0%} since the last run ({before:,} -> "
+                f"{counts['source_rows']:,} rows; guards.max_source_drop_share "
+                f"{guards.max_source_drop_share:.0%})"
+            )
+    if counts["held"] and counts["delete"] / counts["held"] > guards.max_delete_share:
+        share = counts["delete"] / counts["held"]
+        return (
+            f"the plan deletes {share:.0%} of the {counts['held']:,} rows the destination holds "
+            f"from this sync (guards.max_delete_share {guards.max_delete_share:.0%})"
+        )
+    return None
+
+
+def _changes(plan: Plan) -> Iterator[list[Change]]:
+    """The plan's changes in chunks, streamed from Spark (one partition at a time)."""
+    chunk: list[Change] = []
+    rows = plan.changes.select(*("op", "key", "fields_json", "payload_hash")).toLocalIterator(
+        prefetchPartitions=True
+    )
+    for row in rows:
+        if row.op == "delete":
+            sent = orjson.loads(row.fields_json) if row.fields_json else {}
+            change = Change("delete", row.key, sent, "", idempotency_key(plan.sync, row.key, ""))
+        else:
+            change = Change(
+                "upsert",
+                row.key,
+                orjson.loads(row.fields_json),
+                row.payload_hash,
+                idempotency_key(plan.sync, row.key, row.payload_hash),
+            )
+        chunk.append(change)
+        if len(chunk) >= CHUNK_CHANGES:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class _Recorder:
+    """Outcomes -> ops.sync_state (merge), ops.sync_changelog and ops.sync_rejections."""
+
+    def __init__(
+        self, lake: Lakehouse, name: str, run_id: str, mapping_version: str, keep_fields: bool
+    ) -> None:
+        self.keep_fields = keep_fields
+        self.lake = lake
+        self.sync = name
+        self.run_id = run_id
+        self.mapping_version = mapping_version
+        self.pending: list[tuple[Change, Outcome]] = []
+        self.totals: dict[str, int] = {"sent": 0, "accepted": 0, "rejected": 0, "failed": 0}
+
+    def add(self, changes: list[Change], outcomes: list[Outcome]) -> None:
+        by_key = {o.key: o for o in outcomes}
+        for change in changes:
+            outcome = by_key.get(change.key) or Outcome(
+                change.key, change.op, "failed", error_class="no_outcome"
+            )
+            self.pending.append((change, outcome))
+            self.totals["sent"] += 1
+            self.totals[outcome.status] += 1
+        if len(self.pending) >= RECORD_EVERY_CHANGES:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        spark = self.lake.spark
+        at = _now()
+        rows = [
+            (
+                self.sync,
+                c.key,
+                c.op,
+                o.status,
+                c.payload_hash or None,
+                True if o.created is None else o.created,
+                o.attempts,
+                o.http_status,
+                o.error_class,
+                o.reason,
+                orjson.dumps(c.fields).decode() if self.keep_fields and c.fields else None,
+            )
+            for c, o in self.pending
+        ]
+        outcomes = spark.createDataFrame(
+            rows,
+            "sync string, key string, op string, status string, payload_hash string, "
+            "created boolean, attempts int, http_status int, error_class string, reason string, "
+            "sent_fields string",
+        ).localCheckpoint(eager=True)
+        self._merge_state(outcomes, at)
+        self.lake.table(*CHANGELOG).append(
+            outcomes.select(
+                F.lit(self.run_id).alias("run_id"),
+                "sync",
+                "key",
+                "op",
+                "status",
+                "http_status",
+                "error_class",
+                "attempts",
+                F.lit(at).alias("at"),
+            )
+        )
+        rejected = outcomes.where(F.col("status") == "rejected")
+        if rejected.limit(1).count():
+            self.lake.table(*REJECTIONS).append(
+                rejected.select(
+                    F.lit(self.run_id).alias("run_id"),
+                    "sync",
+                    "key",
+                    "op",
+                    "reason",
+                    "http_status",
+                    F.lit(at).alias("at"),
+                )
+            )
+        self.pending = []
+
+    def _merge_state(self, outcomes: DataFrame, at: datetime) -> None:
+        state = self.lake.table(*STATE)
+        if not state.exists():
+            state.overwrite(self.lake.spark.createDataFrame([], STATE_SCHEMA))
+        accepted = F.col("s.status") == "accepted"
+        state.merge_builder(outcomes, "t.sync = s.sync and t.key = s.key").whenMatchedDelete(
+            condition=accepted & (F.col("s.op") == "delete")
+        ).whenMatchedUpdate(
+            condition=accepted,
+            set={
+                "payload_hash": "s.payload_hash",
+                "mapping_version": F.lit(self.mapping_version),
+                "created": "t.created or s.created",
+                "sent_fields": "s.sent_fields",
+                "last_status": "s.status",
+                "attempts": F.lit(0),
+                "last_run_id": F.lit(self.run_id),
+                "updated_at": F.lit(at),
+            },
+        ).whenMatchedUpdate(
+            set={
+                "last_status": "s.status",
+                "attempts": "t.attempts + 1",
+                "last_run_id": F.lit(self.run_id),
+                "updated_at": F.lit(at),
+            },
+        ).whenNotMatchedInsert(
+            condition=F.col("s.op") != "delete",
+            values={
+                "sync": "s.sync",
+                "key": "s.key",
+                # Only what the destination accepted counts as held; anything else is planned
+                # again on the next run.
+                "payload_hash": F.when(accepted, F.col("s.payload_hash")),
+                "mapping_version": F.when(accepted, F.lit(self.mapping_version)),
+                "created": F.when(accepted, F.col("s.created")).otherwise(F.lit(False)),
+                "last_status": "s.status",
+                "attempts": F.when(accepted, F.lit(0)).otherwise(F.lit(1)),
+                "last_run_id": F.lit(self.run_id),
+                "updated_at": F.lit(at),
+                "sent_fields": F.when(accepted, F.col("s.sent_fields")),
+            },
+        ).execute()
+
+
+def run_sync(
+    spark: SparkSession,
+    config: ProjectConfig,
+    name: str,
+    *,
+    force: bool = False,
+    open_destination: Callable[[str, str, dict[str, str]], Destination] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> SyncRun:
+    """One run of sync `name`. Raises SyncRefused (guard) and SyncAlert (rejected share above
+    the alert threshold) after recording the run; other errors after recording it failed."""
+    from lakecdp.activation.destinations import destination_for
+
+    def opener(sync_name: str, run_id: str, field_types: dict[str, str]) -> Destination:
+        if open_destination is not None:
+            return open_destination(sync_name, run_id, field_types)
+        return destination_for(config, sync_name, run_id, field_types)
+
+    sync = config.syncs[name]
+    lake = Lakehouse(spark, config)
+    started = _now()
+    clock = time.monotonic()
+    run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    plan = plan_sync(spark, config, name)
+    result = SyncRun(run_id, name, "succeeded", counts=dict(plan.counts))
+    refusal = check_guards(lake, name, plan)
+    delivery: dict[str, int] = {}
+    keep_fields = config.destinations[sync.destination].type in REMOVE_BY_PAYLOAD
+    recorder = _Recorder(lake, name, run_id, sync.mapping_version, keep_fields)
+    try:
+        if refusal and not force:
+            result.status, result.message = "refused", refusal
+            raise SyncRefused(f"sync {name} refused: {refusal}; rerun with --force to send")
+        if refusal:
+            result.message = f"forced past: {refusal}"
+        _record_invalid(lake, plan, run_id)
+        if plan.total:
+            destination = opener(name, run_id, plan.field_types)
+            try:
+                for chunk in _changes(plan):
+                    recorder.add(chunk, destination.send(chunk))
+                    if on_progress is not None:
+                        on_progress(recorder.totals["sent"], plan.total)
+            finally:
+                recorder.flush()
+                stats = getattr(destination, "stats", None)
+                if stats is not None:
+                    delivery = {k: v for k, v in asdict(stats).items() if isinstance(v, int)}
+                destination.close()
+        sent = recorder.totals["sent"]
+        share = recorder.totals["rejected"] / sent if sent else 0.0
+        if share > sync.alerts.max_rejected_share:
+            result.status = "failed"
+            result.message = (
+                f"sync {name} rejected {share:.1%} of {sent:,} rows "
+                f"(alerts.max_rejected_share {sync.alerts.max_rejected_share:.1%})"
+            )
+            raise SyncAlert(result.message)
+        if recorder.totals["failed"]:
+            result.message = (
+                f"{recorder.totals['failed']:,} rows could not be delivered; the next run "
+                "sends them again"
+            )
+    except (SyncRefused, SyncAlert):
+        raise
+    except Exception as exc:
+        result.status = "failed"
+        result.message = f"{type(exc).__name__}: {exc}"[:500]
+        raise
+    finally:
+        result.counts.update(recorder.totals)
+        result.counts.update(delivery)
+        result.seconds = round(time.monotonic() - clock, 2)
+        _write_run(lake, result, plan, started, force)
+    return result
+
+
+def _record_invalid(lake: Lakehouse, plan: Plan, run_id: str) -> None:
+    """Rows the source holds but no destination can take (null or duplicate key)."""
+    if plan.invalid is None or not plan.counts.get("invalid"):
+        return
+    lake.table(*REJECTIONS).append(
+        plan.invalid.select(
+            F.lit(run_id).alias("run_id"),
+            F.lit(plan.sync).alias("sync"),
+            "key",
+            F.lit("none").alias("op"),
+            "reason",
+            F.lit(None).cast("int").alias("http_status"),
+            F.lit(_now()).alias("at"),
+        )
+    )
+
+
+def _write_run(
+    lake: Lakehouse, result: SyncRun, plan: Plan, started: datetime, forced: bool
+) -> None:
+    sync = lake.config.syncs[result.sync]
+    c = result.counts
+    row: tuple[Any, ...] = (
+        result.run_id,
+        result.sync,
+        sync.destination,
+        sync.mode,
+        sync.mapping_version,
+        started,
+        _now(),
+        result.status,
+        forced,
+        result.message,
+        c.get("source_rows", 0),
+        c.get("invalid", 0),
+        c.get("insert", 0),
+        c.get("update", 0),
+        c.get("delete", 0),
+        c.get("sent", 0),
+        c.get("accepted", 0),
+        c.get("rejected", 0),
+        c.get("failed", 0),
+        c.get("requests", 0),
+        c.get("retried_requests", 0),
+        c.get("throttled_requests", 0),
+        c.get("split_batches", 0),
+        result.seconds,
+    )
+    lake.table(*RUNS).append(lake.spark.createDataFrame([row], RUN_SCHEMA))

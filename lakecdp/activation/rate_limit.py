@@ -37,8 +37,9 @@ class RateLimiter(Protocol):
 
 
 class AdaptiveTokenBucket:
-    """In-process AIMD token bucket: halve the rate on 429 (not below `min_rate`), add a step
-    of the configured rate per success until it is reached again.
+    """In-process AIMD token bucket: halve the rate on a 429 without Retry-After (ease it by
+    `told_decrease_factor` on one with it, and pause every sender as told; never below
+    `min_rate`), add a step of the configured rate per success until it is reached again.
 
     One burst of concurrent requests that all get 429 reflects one overload, so only a request
     granted after the last decrease may decrease the rate again (as TCP halves once per window).
@@ -52,6 +53,7 @@ class AdaptiveTokenBucket:
         *,
         min_requests_per_second: float = 0.5,
         decrease_factor: float = 0.5,
+        told_decrease_factor: float = 0.9,
         increase_share: float = 0.05,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -63,6 +65,7 @@ class AdaptiveTokenBucket:
         self.min_rate = min(min_requests_per_second, requests_per_second)
         self.burst = burst
         self.decrease_factor = decrease_factor
+        self.told_decrease_factor = told_decrease_factor
         self.increase_step = requests_per_second * increase_share
         self._clock = clock
         self._rate = requests_per_second
@@ -116,7 +119,10 @@ class AdaptiveTokenBucket:
     def record_throttle(self, granted_at: float, retry_after_seconds: float | None) -> None:
         now = self._clock()
         if granted_at >= self._last_decrease:
-            self._rate = max(self.min_rate, self._rate * self.decrease_factor)
+            # A receiver that names the wait has said what it needs: wait as told and ease off
+            # a little. Without Retry-After, the pace is all there is to adjust: halve it.
+            factor = self.told_decrease_factor if retry_after_seconds else self.decrease_factor
+            self._rate = max(self.min_rate, self._rate * factor)
             self._last_decrease = now
             self.decreases += 1
         if retry_after_seconds is not None and retry_after_seconds > 0:

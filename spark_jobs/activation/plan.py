@@ -11,7 +11,6 @@ again on the next run even when unchanged.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -121,12 +120,12 @@ def _field(
     return column.alias(name)
 
 
-def desired_rows(
+def source_rows(
     spark: SparkSession, config: ProjectConfig, name: str
-) -> tuple[DataFrame, DataFrame, dict[str, str], DataFrame]:
-    """(desired, unconsented, field types, invalid): the rows to hold in the destination (key,
-    fields_json, payload_hash), the keys of source rows without the required consent, the type
-    of each field, and rows that cannot be sent (key, reason)."""
+) -> tuple[DataFrame, dict[str, str], DataFrame]:
+    """(rows, field types, invalid): one row per key of the source (key, consented,
+    fields_json, payload_hash), the type of each field, and the rows that cannot be sent
+    (key, reason)."""
     sync = config.syncs[name]
     lake = Lakehouse(spark, config)
     source_table = lake.table("gold", sync.source)
@@ -198,9 +197,7 @@ def desired_rows(
         )
     )
     kept = ranked.where(F.col("_n") == 1).drop("_n")
-    desired = kept.where("consented").select("key", "fields_json", "payload_hash")
-    unconsented = kept.where(~F.col("consented")).select("key")
-    return desired, unconsented, field_types, invalid
+    return kept, field_types, invalid
 
 
 def sync_state(spark: SparkSession, config: ProjectConfig, name: str) -> DataFrame:
@@ -212,24 +209,22 @@ def sync_state(spark: SparkSession, config: ProjectConfig, name: str) -> DataFra
 def plan_sync(spark: SparkSession, config: ProjectConfig, name: str) -> Plan:
     """The changes that make the destination hold the desired rows, by the sync's mode."""
     sync = config.syncs[name]
-    desired, unconsented, field_types, invalid = desired_rows(spark, config, name)
-    desired = desired.localCheckpoint(eager=True)
+    rows, field_types, invalid = source_rows(spark, config, name)
     state = sync_state(spark, config, name).select(
         "key", F.col("payload_hash").alias("held_hash"), "created", "sent_fields"
     )
-    d, s = desired.alias("d"), state.alias("s")
-    both = d.join(s, F.col("d.key") == F.col("s.key"), "full_outer").select(
-        F.coalesce("d.key", "s.key").alias("key"),
-        F.col("d.fields_json"),
-        F.col("d.payload_hash"),
+    r, s = rows.alias("r"), state.alias("s")
+    both = r.join(s, F.col("r.key") == F.col("s.key"), "full_outer").select(
+        F.coalesce("r.key", "s.key").alias("key"),
+        F.col("r.key").isNotNull().alias("in_source"),
+        F.coalesce(F.col("r.consented"), F.lit(False)).alias("consented"),
+        F.when(F.col("r.consented"), F.col("r.fields_json")).alias("fields_json"),
+        F.when(F.col("r.consented"), F.col("r.payload_hash")).alias("payload_hash"),
         F.col("s.held_hash"),
         F.coalesce(F.col("s.created"), F.lit(False)).alias("created"),
         F.col("s.sent_fields"),
     )
-    withdrawn = unconsented.select("key", F.lit(True).alias("withdrawn"))
-    both = both.join(withdrawn, "key", "left").withColumn(
-        "withdrawn", F.coalesce("withdrawn", F.lit(False))
-    )
+    both = both.withColumn("withdrawn", F.col("in_source") & ~F.col("consented"))
     wanted = F.col("payload_hash").isNotNull()
     held = F.col("held_hash").isNotNull()
     new = wanted & ~held
@@ -252,30 +247,26 @@ def plan_sync(spark: SparkSession, config: ProjectConfig, name: str) -> Plan:
     )
     # A delete carries what was sent, where the destination removes by it (else nothing).
     fields_json = F.when(op == "delete", F.col("sent_fields")).otherwise(F.col("fields_json"))
-    changes = (
-        both.select(
-            op.alias("op"),
-            "key",
-            fields_json.alias("fields_json"),
-            "payload_hash",
-            why.alias("why"),
-        )
-        .where(F.col("op").isNotNull())
-        .localCheckpoint(eager=True)
-    )
-    counts: dict[str, Any] = {
-        r.op: r["count"] for r in changes.groupBy("op").count().collect() if r.op is not None
-    }
+    planned = both.select(
+        op.alias("op"),
+        "key",
+        fields_json.alias("fields_json"),
+        "payload_hash",
+        why.alias("why"),
+        "in_source",
+        "consented",
+        "held_hash",
+    ).localCheckpoint(eager=True)
+    # Every count in one pass over the plan.
+    totals = planned.agg(
+        *[F.sum((F.col("op") == o).cast("long")).alias(o) for o in ("insert", "update", "delete")],
+        F.sum(F.col("consented").cast("long")).alias("desired"),
+        F.sum((F.col("in_source") & ~F.col("consented")).cast("long")).alias("unconsented"),
+        F.sum(F.col("held_hash").isNotNull().cast("long")).alias("held"),
+    ).first()
+    counts: dict[str, int] = {k: int(v or 0) for k, v in totals.asDict().items()}  # type: ignore[union-attr]
     invalid = invalid.localCheckpoint(eager=True)
-    counts.update(
-        {
-            "desired": desired.count(),
-            "unconsented": unconsented.count(),
-            "held": state.where(F.col("held_hash").isNotNull()).count(),
-            "invalid": invalid.count(),
-        }
-    )
+    counts["invalid"] = invalid.count()
     counts["source_rows"] = counts["desired"] + counts["unconsented"] + counts["invalid"]
-    for op_name in ("insert", "update", "delete"):
-        counts.setdefault(op_name, 0)
+    changes = planned.where(F.col("op").isNotNull()).select(*CHANGE_COLUMNS)
     return Plan(name, changes, field_types, counts, invalid)

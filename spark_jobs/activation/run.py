@@ -10,6 +10,7 @@ row in ops.sync_runs is written last, with counts that reconcile with its change
 from __future__ import annotations
 
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -53,8 +55,8 @@ REJECTION_SCHEMA = (
     "run_id string, sync string, key string, op string, reason string, http_status int, "
     "at timestamp"
 )
-CHUNK_CHANGES = 20_000  # changes handed to the destination at a time
-RECORD_EVERY_CHANGES = 200_000  # outcomes recorded in Delta at least this often
+CHUNK_CHANGES = 100_000  # changes fetched from Spark and handed to the destination at a time
+RECORD_EVERY_CHANGES = 500_000  # outcomes recorded in Delta at least this often
 
 
 class SyncRefused(RuntimeError):
@@ -73,6 +75,9 @@ class SyncRun:
     counts: dict[str, int] = field(default_factory=dict)
     message: str = ""
     seconds: float = 0.0
+    # plan (Spark), stream (changes from Spark to Python), deliver (the destination's send),
+    # record (outcomes into Delta): where a run's time went.
+    step_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def _now() -> datetime:
@@ -118,29 +123,37 @@ def check_guards(lake: Lakehouse, name: str, plan: Plan) -> str | None:
 
 
 def _changes(plan: Plan) -> Iterator[list[Change]]:
-    """The plan's changes in chunks, streamed from Spark (one partition at a time)."""
-    chunk: list[Change] = []
-    rows = plan.changes.select(*("op", "key", "fields_json", "payload_hash")).toLocalIterator(
-        prefetchPartitions=True
-    )
-    for row in rows:
-        if row.op == "delete":
-            sent = orjson.loads(row.fields_json) if row.fields_json else {}
-            change = Change("delete", row.key, sent, "", idempotency_key(plan.sync, row.key, ""))
-        else:
-            change = Change(
-                "upsert",
-                row.key,
-                orjson.loads(row.fields_json),
-                row.payload_hash,
-                idempotency_key(plan.sync, row.key, row.payload_hash),
-            )
-        chunk.append(change)
-        if len(chunk) >= CHUNK_CHANGES:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+    """The plan's changes in chunks of about CHUNK_CHANGES, each fetched from Spark as Arrow
+    (columnar; a chunk is a slice of the checkpointed plan by key hash, so the driver never
+    holds more than one)."""
+    chunks = max(1, math.ceil(plan.total / CHUNK_CHANGES))
+    tagged = plan.changes.withColumn("_chunk", F.pmod(F.xxhash64("key"), F.lit(chunks)))
+    for chunk in range(chunks):
+        table = (
+            tagged.where(F.col("_chunk") == chunk)
+            .select("op", "key", "fields_json", "payload_hash")
+            .toArrow()
+        )
+        out: list[Change] = []
+        for op, key, fields_json, payload_hash in zip(
+            *(table.column(c).to_pylist() for c in ("op", "key", "fields_json", "payload_hash")),
+            strict=True,
+        ):
+            fields = orjson.loads(fields_json) if fields_json else {}
+            if op == "delete":
+                out.append(Change("delete", key, fields, "", idempotency_key(plan.sync, key, "")))
+            else:
+                out.append(
+                    Change(
+                        "upsert",
+                        key,
+                        fields,
+                        payload_hash,
+                        idempotency_key(plan.sync, key, payload_hash),
+                    )
+                )
+        if out:
+            yield out
 
 
 class _Recorder:
@@ -156,6 +169,7 @@ class _Recorder:
         self.mapping_version = mapping_version
         self.pending: list[tuple[Change, Outcome]] = []
         self.totals: dict[str, int] = {"sent": 0, "accepted": 0, "rejected": 0, "failed": 0}
+        self.seconds = 0.0
 
     def add(self, changes: list[Change], outcomes: list[Outcome]) -> None:
         by_key = {o.key: o for o in outcomes}
@@ -172,30 +186,41 @@ class _Recorder:
     def flush(self) -> None:
         if not self.pending:
             return
+        clock = time.monotonic()
+        try:
+            self._flush()
+        finally:
+            self.seconds += time.monotonic() - clock
+
+    def _flush(self) -> None:
         spark = self.lake.spark
         at = _now()
-        rows = [
-            (
-                self.sync,
-                c.key,
-                c.op,
-                o.status,
-                c.payload_hash or None,
-                True if o.created is None else o.created,
-                o.attempts,
-                o.http_status,
-                o.error_class,
-                o.reason,
-                orjson.dumps(c.fields).decode() if self.keep_fields and c.fields else None,
-            )
-            for c, o in self.pending
-        ]
-        outcomes = spark.createDataFrame(
-            rows,
-            "sync string, key string, op string, status string, payload_hash string, "
-            "created boolean, attempts int, http_status int, error_class string, reason string, "
-            "sent_fields string",
-        ).localCheckpoint(eager=True)
+        pending = self.pending
+        # Through Arrow: columnar, and no task carrying every row pickled.
+        table = pa.table(
+            {
+                "sync": pa.array([self.sync] * len(pending), pa.string()),
+                "key": pa.array([c.key for c, _ in pending], pa.string()),
+                "op": pa.array([c.op for c, _ in pending], pa.string()),
+                "status": pa.array([o.status for _, o in pending], pa.string()),
+                "payload_hash": pa.array([c.payload_hash or None for c, _ in pending], pa.string()),
+                "created": pa.array(
+                    [True if o.created is None else o.created for _, o in pending], pa.bool_()
+                ),
+                "attempts": pa.array([o.attempts for _, o in pending], pa.int32()),
+                "http_status": pa.array([o.http_status for _, o in pending], pa.int32()),
+                "error_class": pa.array([o.error_class for _, o in pending], pa.string()),
+                "reason": pa.array([o.reason for _, o in pending], pa.string()),
+                "sent_fields": pa.array(
+                    [
+                        orjson.dumps(c.fields).decode() if self.keep_fields and c.fields else None
+                        for c, _ in pending
+                    ],
+                    pa.string(),
+                ),
+            }
+        )
+        outcomes = spark.createDataFrame(table).localCheckpoint(eager=True)
         self._merge_state(outcomes, at)
         self.lake.table(*CHANGELOG).append(
             outcomes.select(
@@ -295,6 +320,7 @@ def run_sync(
     run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     plan = plan_sync(spark, config, name)
     result = SyncRun(run_id, name, "succeeded", counts=dict(plan.counts))
+    result.step_seconds["plan"] = round(time.monotonic() - clock, 2)
     refusal = check_guards(lake, name, plan)
     delivery: dict[str, int] = {}
     keep_fields = config.destinations[sync.destination].type in REMOVE_BY_PAYLOAD
@@ -308,13 +334,24 @@ def run_sync(
         _record_invalid(lake, plan, run_id)
         if plan.total:
             destination = opener(name, run_id, plan.field_types)
+            started_delivery = time.monotonic()
+            sending = 0.0
             try:
                 for chunk in _changes(plan):
-                    recorder.add(chunk, destination.send(chunk))
+                    sent_at = time.monotonic()
+                    outcomes = destination.send(chunk)
+                    sending += time.monotonic() - sent_at
+                    recorder.add(chunk, outcomes)
                     if on_progress is not None:
                         on_progress(recorder.totals["sent"], plan.total)
             finally:
                 recorder.flush()
+                total = time.monotonic() - started_delivery
+                result.step_seconds.update(
+                    deliver=round(sending, 2),
+                    record=round(recorder.seconds, 2),
+                    stream=round(total - sending - recorder.seconds, 2),
+                )
                 stats = getattr(destination, "stats", None)
                 if stats is not None:
                     delivery = {k: v for k, v in asdict(stats).items() if isinstance(v, int)}

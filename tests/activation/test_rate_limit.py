@@ -68,7 +68,7 @@ def test_retry_after_pauses_every_caller_and_the_bucket_restarts_empty() -> None
     assert limiter.wait_seconds() == pytest.approx(0.1)
     clock.now += 0.1
     assert limiter.try_acquire() is None  # no saved-up burst at the end of the pause
-    clock.now += 1 / limiter.requests_per_second
+    clock.now += 1 / limiter.requests_per_second + 1e-9  # one token's interval at the pace now
     assert limiter.try_acquire() is not None
 
 
@@ -83,3 +83,13 @@ def test_acquire_waits_on_the_event_loop() -> None:
         return loop.time() - started
 
     assert asyncio.run(three()) >= 2 / 50 - 0.005
+
+
+def test_a_429_with_retry_after_eases_the_rate_instead_of_halving_it() -> None:
+    clock = Clock()
+    limiter = bucket(clock, rate=10, burst=5)
+    limiter.record_throttle(limiter.try_acquire(), 0.5)  # type: ignore[arg-type]
+    assert limiter.requests_per_second == pytest.approx(9.0)
+    clock.now += 1.0
+    limiter.record_throttle(limiter.try_acquire(), None)  # type: ignore[arg-type]
+    assert limiter.requests_per_second == pytest.approx(4.5)

@@ -107,7 +107,7 @@ def _field(
         raise SyncPlanError(f"mapping.{name}: {exc}") from None
     steps = list(spec.transform)
     if steps[:1] == [FIRST]:  # a list column (a profile's emails): its first element
-        column = F.element_at(column, 1)
+        column = F.try_element_at(column, F.lit(1))  # an empty list: null, not an error
         steps = steps[1:]
     if steps:
         from lakecdp.activation.transforms import check_transform_names

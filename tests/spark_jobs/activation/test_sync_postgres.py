@@ -244,3 +244,22 @@ def test_run_counts_reconcile_with_the_changelog_and_state_holds_what_was_accept
     destination = _rows(pg_table)
     assert set(state) == set(destination)
     assert all(s.created and s.last_status == "accepted" for s in state.values())
+
+
+def test_a_profile_list_maps_its_first_element_and_an_empty_list_maps_to_null(
+    spark, tmp_path: Path, pg_table: str
+) -> None:  # type: ignore[no-untyped-def]
+    mapping = {"email": {"column": "profile.emails", "transform": ["first", "trim", "lower"]}}
+    config = _config(tmp_path / "lake", pg_table, mapping=mapping, consent=None)
+    lake = Lakehouse(spark, config)
+    lake.table("gold", "aud_test").overwrite(spark.createDataFrame(AUDIENCE[:2], AUDIENCE_SCHEMA))
+    profile = spark.createDataFrame(
+        [("c1", "SG", [" Ann@Example.COM ", "b@example.com"]), ("c2", "MY", [])],
+        "customer_id string, market string, emails array<string>",
+    )
+    lake.table("gold", "dim_customers").overwrite(profile)
+    result = run_sync(spark, config, "win_back")
+    assert result.counts["accepted"] == 2
+    with psycopg.connect(DSN) as conn:
+        rows = dict(conn.execute(f"select customer_id, email from {pg_table}").fetchall())
+    assert rows == {"c1": "ann@example.com", "c2": None}

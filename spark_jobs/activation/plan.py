@@ -36,7 +36,8 @@ STATE_SCHEMA = (
 # Destinations that remove a record by what was sent (an ad audience matches people by their
 # hashed identifiers, not by our key): their state keeps the accepted payload for the delete.
 REMOVE_BY_PAYLOAD = ("ad_audience",)
-CHANGE_COLUMNS = ("op", "key", "fields_json", "payload_hash", "why")
+# tracked: the state already has a row for the key (else its outcome is appended, not merged).
+CHANGE_COLUMNS = ("op", "key", "fields_json", "payload_hash", "why", "tracked")
 
 
 class SyncPlanError(ValueError):
@@ -46,7 +47,7 @@ class SyncPlanError(ValueError):
 @dataclass
 class Plan:
     sync: str
-    changes: DataFrame  # op (insert|update|delete), key, fields_json, payload_hash, why
+    changes: DataFrame  # op (insert|update|delete), key, fields_json, payload_hash, why, tracked
     field_types: dict[str, str]  # destination field -> Spark SQL type of the sent value
     counts: dict[str, int] = field(default_factory=dict)
     invalid: DataFrame | None = None  # key, reason: rows not sent (null or duplicate key)
@@ -223,6 +224,7 @@ def plan_sync(spark: SparkSession, config: ProjectConfig, name: str) -> Plan:
         F.col("s.held_hash"),
         F.coalesce(F.col("s.created"), F.lit(False)).alias("created"),
         F.col("s.sent_fields"),
+        F.col("s.key").isNotNull().alias("tracked"),
     )
     both = both.withColumn("withdrawn", F.col("in_source") & ~F.col("consented"))
     wanted = F.col("payload_hash").isNotNull()
@@ -256,6 +258,7 @@ def plan_sync(spark: SparkSession, config: ProjectConfig, name: str) -> Plan:
         "in_source",
         "consented",
         "held_hash",
+        "tracked",
     ).localCheckpoint(eager=True)
     # Every count in one pass over the plan.
     totals = planned.agg(

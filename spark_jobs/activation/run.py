@@ -23,7 +23,7 @@ import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from lakecdp.activation.changes import Change, Destination, Outcome, idempotency_key
+from lakecdp.activation.changes import Change, Destination, Outcome
 from lakecdp.kernel.config import ProjectConfig
 from lakecdp.kernel.delta import Lakehouse
 from spark_jobs.activation.plan import (
@@ -122,38 +122,42 @@ def check_guards(lake: Lakehouse, name: str, plan: Plan) -> str | None:
     return None
 
 
-def _changes(plan: Plan) -> Iterator[list[Change]]:
+@dataclass
+class _Chunk:
+    changes: list[Change]
+    tracked: list[bool]  # per change: the state already has a row for its key
+
+
+def _changes(plan: Plan) -> Iterator[_Chunk]:
     """The plan's changes in chunks of about CHUNK_CHANGES, each fetched from Spark as Arrow
     (columnar; a chunk is a slice of the checkpointed plan by key hash, so the driver never
-    holds more than one)."""
+    holds more than one). Idempotency keys are computed in Spark, the same SHA-256 as
+    `idempotency_key`, off the driver."""
     chunks = max(1, math.ceil(plan.total / CHUNK_CHANGES))
-    tagged = plan.changes.withColumn("_chunk", F.pmod(F.xxhash64("key"), F.lit(chunks)))
+    is_delete = F.col("op") == "delete"
+    hashed = F.when(is_delete, F.lit("")).otherwise(F.col("payload_hash"))
+    tagged = plan.changes.select(
+        F.when(is_delete, F.lit("delete")).otherwise(F.lit("upsert")).alias("op"),
+        "key",
+        "fields_json",
+        hashed.alias("payload_hash"),
+        F.sha2(F.concat_ws("\x1f", F.lit(plan.sync), "key", hashed), 256).alias("idempotency"),
+        "tracked",
+        F.pmod(F.xxhash64("key"), F.lit(chunks)).alias("_chunk"),
+    )
+    columns = ("op", "key", "fields_json", "payload_hash", "idempotency")
     for chunk in range(chunks):
-        table = (
-            tagged.where(F.col("_chunk") == chunk)
-            .select("op", "key", "fields_json", "payload_hash")
-            .toArrow()
-        )
-        out: list[Change] = []
-        for op, key, fields_json, payload_hash in zip(
-            *(table.column(c).to_pylist() for c in ("op", "key", "fields_json", "payload_hash")),
-            strict=True,
-        ):
-            fields = orjson.loads(fields_json) if fields_json else {}
-            if op == "delete":
-                out.append(Change("delete", key, fields, "", idempotency_key(plan.sync, key, "")))
-            else:
-                out.append(
-                    Change(
-                        "upsert",
-                        key,
-                        fields,
-                        payload_hash,
-                        idempotency_key(plan.sync, key, payload_hash),
-                    )
-                )
-        if out:
-            yield out
+        table = tagged.where(F.col("_chunk") == chunk).drop("_chunk").toArrow()
+        if not table.num_rows:
+            continue
+        loads = orjson.loads
+        changes = [
+            Change(op, key, loads(fields_json) if fields_json else {}, payload_hash, idem)
+            for op, key, fields_json, payload_hash, idem in zip(
+                *(table.column(c).to_pylist() for c in columns), strict=True
+            )
+        ]
+        yield _Chunk(changes, table.column("tracked").to_pylist())
 
 
 class _Recorder:
@@ -167,17 +171,17 @@ class _Recorder:
         self.sync = name
         self.run_id = run_id
         self.mapping_version = mapping_version
-        self.pending: list[tuple[Change, Outcome]] = []
+        self.pending: list[tuple[Change, Outcome, bool]] = []
         self.totals: dict[str, int] = {"sent": 0, "accepted": 0, "rejected": 0, "failed": 0}
         self.seconds = 0.0
 
-    def add(self, changes: list[Change], outcomes: list[Outcome]) -> None:
+    def add(self, chunk: _Chunk, outcomes: list[Outcome]) -> None:
         by_key = {o.key: o for o in outcomes}
-        for change in changes:
+        for change, tracked in zip(chunk.changes, chunk.tracked, strict=True):
             outcome = by_key.get(change.key) or Outcome(
                 change.key, change.op, "failed", error_class="no_outcome"
             )
-            self.pending.append((change, outcome))
+            self.pending.append((change, outcome, tracked))
             self.totals["sent"] += 1
             self.totals[outcome.status] += 1
         if len(self.pending) >= RECORD_EVERY_CHANGES:
@@ -200,24 +204,27 @@ class _Recorder:
         table = pa.table(
             {
                 "sync": pa.array([self.sync] * len(pending), pa.string()),
-                "key": pa.array([c.key for c, _ in pending], pa.string()),
-                "op": pa.array([c.op for c, _ in pending], pa.string()),
-                "status": pa.array([o.status for _, o in pending], pa.string()),
-                "payload_hash": pa.array([c.payload_hash or None for c, _ in pending], pa.string()),
-                "created": pa.array(
-                    [True if o.created is None else o.created for _, o in pending], pa.bool_()
+                "key": pa.array([c.key for c, _, _ in pending], pa.string()),
+                "op": pa.array([c.op for c, _, _ in pending], pa.string()),
+                "status": pa.array([o.status for _, o, _ in pending], pa.string()),
+                "payload_hash": pa.array(
+                    [c.payload_hash or None for c, _, _ in pending], pa.string()
                 ),
-                "attempts": pa.array([o.attempts for _, o in pending], pa.int32()),
-                "http_status": pa.array([o.http_status for _, o in pending], pa.int32()),
-                "error_class": pa.array([o.error_class for _, o in pending], pa.string()),
-                "reason": pa.array([o.reason for _, o in pending], pa.string()),
+                "created": pa.array(
+                    [True if o.created is None else o.created for _, o, _ in pending], pa.bool_()
+                ),
+                "attempts": pa.array([o.attempts for _, o, _ in pending], pa.int32()),
+                "http_status": pa.array([o.http_status for _, o, _ in pending], pa.int32()),
+                "error_class": pa.array([o.error_class for _, o, _ in pending], pa.string()),
+                "reason": pa.array([o.reason for _, o, _ in pending], pa.string()),
                 "sent_fields": pa.array(
                     [
                         orjson.dumps(c.fields).decode() if self.keep_fields and c.fields else None
-                        for c, _ in pending
+                        for c, _, _ in pending
                     ],
                     pa.string(),
                 ),
+                "tracked": pa.array([t for _, _, t in pending], pa.bool_()),
             }
         )
         outcomes = spark.createDataFrame(table).localCheckpoint(eager=True)
@@ -251,11 +258,36 @@ class _Recorder:
         self.pending = []
 
     def _merge_state(self, outcomes: DataFrame, at: datetime) -> None:
+        """Keys the state already tracks are merged; the others (a first load is all of them)
+        are appended, which costs a fraction of a merge: the plan saw no state row for them,
+        and a run is the only writer of its sync's state."""
         state = self.lake.table(*STATE)
         if not state.exists():
             state.overwrite(self.lake.spark.createDataFrame([], STATE_SCHEMA))
+        accepted = F.col("status") == "accepted"
+        untracked = outcomes.where(~F.col("tracked") & (F.col("op") != "delete"))
+        if untracked.limit(1).count():
+            # Only what the destination accepted counts as held; anything else is planned
+            # again on the next run.
+            state.append(
+                untracked.select(
+                    "sync",
+                    "key",
+                    F.when(accepted, F.col("payload_hash")).alias("payload_hash"),
+                    F.when(accepted, F.lit(self.mapping_version)).alias("mapping_version"),
+                    F.when(accepted, F.col("created")).otherwise(F.lit(False)).alias("created"),
+                    F.col("status").alias("last_status"),
+                    F.when(accepted, F.lit(0)).otherwise(F.lit(1)).alias("attempts"),
+                    F.lit(self.run_id).alias("last_run_id"),
+                    F.lit(at).alias("updated_at"),
+                    F.when(accepted, F.col("sent_fields")).alias("sent_fields"),
+                )
+            )
+        tracked = outcomes.where(F.col("tracked"))
+        if not tracked.limit(1).count():
+            return
         accepted = F.col("s.status") == "accepted"
-        state.merge_builder(outcomes, "t.sync = s.sync and t.key = s.key").whenMatchedDelete(
+        state.merge_builder(tracked, "t.sync = s.sync and t.key = s.key").whenMatchedDelete(
             condition=accepted & (F.col("s.op") == "delete")
         ).whenMatchedUpdate(
             condition=accepted,
@@ -275,22 +307,6 @@ class _Recorder:
                 "attempts": "t.attempts + 1",
                 "last_run_id": F.lit(self.run_id),
                 "updated_at": F.lit(at),
-            },
-        ).whenNotMatchedInsert(
-            condition=F.col("s.op") != "delete",
-            values={
-                "sync": "s.sync",
-                "key": "s.key",
-                # Only what the destination accepted counts as held; anything else is planned
-                # again on the next run.
-                "payload_hash": F.when(accepted, F.col("s.payload_hash")),
-                "mapping_version": F.when(accepted, F.lit(self.mapping_version)),
-                "created": F.when(accepted, F.col("s.created")).otherwise(F.lit(False)),
-                "last_status": "s.status",
-                "attempts": F.when(accepted, F.lit(0)).otherwise(F.lit(1)),
-                "last_run_id": F.lit(self.run_id),
-                "updated_at": F.lit(at),
-                "sent_fields": F.when(accepted, F.col("s.sent_fields")),
             },
         ).execute()
 
@@ -339,7 +355,7 @@ def run_sync(
             try:
                 for chunk in _changes(plan):
                     sent_at = time.monotonic()
-                    outcomes = destination.send(chunk)
+                    outcomes = destination.send(chunk.changes)
                     sending += time.monotonic() - sent_at
                     recorder.add(chunk, outcomes)
                     if on_progress is not None:

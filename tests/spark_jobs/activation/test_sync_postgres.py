@@ -16,10 +16,11 @@ import psycopg
 import pytest
 from pyspark.sql import functions as F
 
+from lakecdp.activation.changes import idempotency_key
 from lakecdp.kernel.config import ProjectConfig
 from lakecdp.kernel.delta import Lakehouse
 from spark_jobs.activation.plan import CHANGELOG, REJECTIONS, RUNS, STATE, plan_sync
-from spark_jobs.activation.run import SyncAlert, SyncRefused, run_sync
+from spark_jobs.activation.run import SyncAlert, SyncRefused, _changes, run_sync
 from tests.conftest import make_config
 
 pytestmark = pytest.mark.spark
@@ -263,3 +264,23 @@ def test_a_profile_list_maps_its_first_element_and_an_empty_list_maps_to_null(
     with psycopg.connect(DSN) as conn:
         rows = dict(conn.execute(f"select customer_id, email from {pg_table}").fetchall())
     assert rows == {"c1": "ann@example.com", "c2": None}
+
+
+def test_idempotency_keys_computed_in_spark_are_the_documented_sha256(
+    spark, tmp_path: Path, pg_table: str
+) -> None:  # type: ignore[no-untyped-def]
+    config = _config(tmp_path / "lake", pg_table)
+    _write(spark, config, AUDIENCE, PROFILE)
+    run_sync(spark, config, "win_back")
+    # c1 withdraws (a delete of a tracked key), c3 grants (an insert of an untracked one).
+    _write(spark, config, AUDIENCE, [("c1", "SG", "denied"), PROFILE[1], ("c3", "SG", "granted")])
+    chunks = list(_changes(plan_sync(spark, config, "win_back")))
+    seen = {
+        c.key: (c.op, tracked, c.idempotency_key, c.payload_hash)
+        for chunk in chunks
+        for c, tracked in zip(chunk.changes, chunk.tracked, strict=True)
+    }
+    assert {k: v[:2] for k, v in seen.items()} == {"c1": ("delete", True), "c3": ("upsert", False)}
+    for key, (_, _, sent_key, payload_hash) in seen.items():
+        assert sent_key == idempotency_key("win_back", key, payload_hash)
+    assert len(seen["c3"][3]) == 64 and seen["c1"][3] == ""

@@ -114,6 +114,15 @@ class _AudienceCodec:
             return None, f"no_usable_identifier (email: {email.reason}, phone: {phone.reason})"
         return Member(change.key, email.value, phone.value), None
 
+    def removal_fields(self, change: Change) -> dict[str, str]:
+        """What to keep of an accepted change so that a later delete finds the member: its
+        hashes under the codec's field names (a 64-hex value is sent as is), never raw values."""
+        member, _ = self.member(change)
+        if member is None:
+            return {}
+        kept = {self.email_field: member.email_sha256, self.phone_field: member.phone_sha256}
+        return {name: value for name, value in kept.items() if value}
+
     def members(self, changes: Sequence[Change]) -> tuple[list[Member], dict[str, str]]:
         """Sendable members in request order, and key -> reason for changes left out."""
         sendable: list[Member] = []

@@ -7,6 +7,7 @@ from pydantic import SecretStr
 from lakecdp.activation.ad_audience import GoogleAudienceCodec, MetaAudienceCodec
 from lakecdp.activation.changes import Destination
 from lakecdp.activation.http_delivery import DeliverySettings, HttpDelivery
+from lakecdp.activation.rate_limit import RateLimiter
 from lakecdp.activation.wire_format import WireFormatCodec
 from lakecdp.kernel.config import (
     AdAudienceDestination,
@@ -19,10 +20,17 @@ from lakecdp.kernel.config import (
 
 
 def destination_for(
-    config: ProjectConfig, sync_name: str, run_id: str, field_types: dict[str, str]
+    config: ProjectConfig,
+    sync_name: str,
+    run_id: str,
+    field_types: dict[str, str],
+    *,
+    sender: str | None = None,
 ) -> Destination:
     """Open the destination of `sync_name` for run `run_id`; `field_types` are the Spark types
-    of the mapped fields (a PostgreSQL table the sync creates takes its column types from them)."""
+    of the mapped fields (a PostgreSQL table the sync creates takes its column types from them).
+    `sender` names one of several senders of the run (a Spark task), where it matters: the
+    file destination puts it in its file names so that senders never write the same file."""
     sync = config.syncs[sync_name]
     spec = config.destinations[sync.destination]
     if isinstance(spec, PostgresDestination):
@@ -47,11 +55,33 @@ def destination_for(
             run_id=run_id,
             fields=list(field_types),
             file_format=spec.format,
+            endpoint_url=spec.endpoint_url,
+            sender=sender,
         )
+    limiter = _shared_budget(config, sync.destination, spec)
     if isinstance(spec, HttpDestination):
-        return _http(spec, sync_name, run_id)
+        return _http(spec, sync_name, run_id, limiter)
     assert isinstance(spec, AdAudienceDestination)
-    return _ad_audience(spec, sync_name, run_id)
+    return _ad_audience(spec, sync_name, run_id, limiter)
+
+
+def _shared_budget(
+    config: ProjectConfig, name: str, spec: HttpDestination | AdAudienceDestination
+) -> RateLimiter | None:
+    """The destination's pace in Redis when it is shared, else None (one budget per run)."""
+    if not spec.limits.shared_budget:
+        return None
+    from lakecdp.activation.shared_rate_limit import RedisTokenBucket
+
+    settings = _settings(spec.limits)
+    host, port, db = config.features.redis_host_port
+    return RedisTokenBucket(
+        f"redis://{host}:{port}/{db}",
+        name,
+        settings.requests_per_second,
+        settings.burst,
+        min_requests_per_second=settings.min_requests_per_second,
+    )
 
 
 def _settings(limits: HttpLimits) -> DeliverySettings:
@@ -67,7 +97,9 @@ def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
 
 
-def _http(spec: HttpDestination, sync_name: str, run_id: str) -> Destination:
+def _http(
+    spec: HttpDestination, sync_name: str, run_id: str, limiter: RateLimiter | None
+) -> Destination:
     codec = WireFormatCodec(
         spec.url,
         sync_name,
@@ -75,12 +107,14 @@ def _http(spec: HttpDestination, sync_name: str, run_id: str) -> Destination:
         signing_secret=_secret(spec.signing_secret),
         max_batch=spec.batch_size,
     )
-    return HttpDelivery(codec, run_id, _settings(spec.limits), name=sync_name)
+    return HttpDelivery(codec, run_id, _settings(spec.limits), name=sync_name, limiter=limiter)
 
 
-def _ad_audience(spec: AdAudienceDestination, sync_name: str, run_id: str) -> Destination:
+def _ad_audience(
+    spec: AdAudienceDestination, sync_name: str, run_id: str, limiter: RateLimiter | None
+) -> Destination:
     codec_type = MetaAudienceCodec if spec.platform == "meta" else GoogleAudienceCodec
     codec = codec_type(
         spec.url, spec.audience_id, spec.access_token.get_secret_value(), spec.batch_size
     )
-    return HttpDelivery(codec, run_id, _settings(spec.limits), name=sync_name)
+    return HttpDelivery(codec, run_id, _settings(spec.limits), name=sync_name, limiter=limiter)

@@ -177,6 +177,12 @@ class HttpDelivery:
 
     # -- the synchronous face -------------------------------------------------------------
 
+    def removal_fields(self, change: Change) -> dict[str, Any]:
+        """What the sync keeps of an accepted change for a later removal: the codec's choice
+        (an ad audience keeps hashes only), else the fields as sent."""
+        keep = getattr(self.codec, "removal_fields", None)
+        return keep(change) if keep is not None else dict(change.fields)
+
     def send(self, changes: Sequence[Change]) -> list[Outcome]:
         """Deliver `changes`; one outcome per change (batch by batch, not in input order)."""
         if self._closed:
@@ -234,6 +240,9 @@ class HttpDelivery:
         await asyncio.gather(*pending, return_exceptions=True)
         if self._client is not None:
             await self._client.aclose()
+        close_limiter = getattr(self.limiter, "aclose", None)
+        if close_limiter is not None:
+            await close_limiter()
 
     # -- batches ---------------------------------------------------------------------------
 

@@ -252,6 +252,27 @@ class PostgresTable:
         return [Outcome(c.key, "delete", "accepted") for c in batch]
 
 
+def remove_owned_rows(dsn: str, schema: str, table: str, sync: str) -> int:
+    """Delete the rows sync `sync` created in `schema.table` (marked by its name in
+    `_lakecdp_sync`), none other; 0 when the table or the marker column does not exist. For a
+    sync started over from no state (a fresh lakehouse), whose old rows would be nobody's."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        marked = conn.execute(
+            "select 1 from information_schema.columns where table_schema = %s "
+            "and table_name = %s and column_name = %s",
+            (schema, table, OWNER),
+        ).fetchone()
+        if not marked:
+            return 0
+        removed = conn.execute(
+            sql.SQL("delete from {} where {} = %s").format(
+                sql.Identifier(schema, table), sql.Identifier(OWNER)
+            ),
+            (sync,),
+        )
+        return removed.rowcount
+
+
 def _cell(value: Any) -> Any:
     if isinstance(value, (dict, list)):
         return orjson.dumps(value).decode()

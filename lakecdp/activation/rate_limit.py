@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 
@@ -36,6 +37,44 @@ class RateLimiter(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class PaceRules:
+    """The AIMD rules every limiter follows, wherever its state lives: start at and never
+    exceed `max_rate`, never drop below `min_rate`; multiply by `decrease_factor` on a bare 429
+    and by `told_decrease_factor` on one with Retry-After; add `increase_step` per success."""
+
+    max_rate: float
+    burst: int
+    min_rate: float
+    decrease_factor: float
+    told_decrease_factor: float
+    increase_step: float
+
+    @classmethod
+    def of(
+        cls,
+        requests_per_second: float,
+        burst: int,
+        *,
+        min_requests_per_second: float = 0.5,
+        decrease_factor: float = 0.5,
+        told_decrease_factor: float = 0.9,
+        increase_share: float = 0.05,
+    ) -> PaceRules:
+        if requests_per_second <= 0 or burst < 1:
+            raise ValueError("requests_per_second must be > 0 and burst >= 1")
+        if not 0 < decrease_factor < 1 or not 0 < told_decrease_factor <= 1:
+            raise ValueError("decrease factors must be between 0 and 1")
+        return cls(
+            max_rate=requests_per_second,
+            burst=burst,
+            min_rate=min(min_requests_per_second, requests_per_second),
+            decrease_factor=decrease_factor,
+            told_decrease_factor=told_decrease_factor,
+            increase_step=requests_per_second * increase_share,
+        )
+
+
 class AdaptiveTokenBucket:
     """In-process AIMD token bucket: halve the rate on a 429 without Retry-After (ease it by
     `told_decrease_factor` on one with it, and pause every sender as told; never below
@@ -57,16 +96,14 @@ class AdaptiveTokenBucket:
         increase_share: float = 0.05,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if requests_per_second <= 0 or burst < 1:
-            raise ValueError("requests_per_second must be > 0 and burst >= 1")
-        if not 0 < decrease_factor < 1:
-            raise ValueError("decrease_factor must be between 0 and 1")
-        self.max_rate = requests_per_second
-        self.min_rate = min(min_requests_per_second, requests_per_second)
-        self.burst = burst
-        self.decrease_factor = decrease_factor
-        self.told_decrease_factor = told_decrease_factor
-        self.increase_step = requests_per_second * increase_share
+        self.rules = PaceRules.of(
+            requests_per_second,
+            burst,
+            min_requests_per_second=min_requests_per_second,
+            decrease_factor=decrease_factor,
+            told_decrease_factor=told_decrease_factor,
+            increase_share=increase_share,
+        )
         self._clock = clock
         self._rate = requests_per_second
         self._tokens = float(burst)
@@ -86,7 +123,7 @@ class AdaptiveTokenBucket:
 
     def _refill(self, now: float) -> None:
         if now > self._updated:
-            self._tokens = min(self.burst, self._tokens + (now - self._updated) * self._rate)
+            self._tokens = min(self.rules.burst, self._tokens + (now - self._updated) * self._rate)
             self._updated = now
 
     def try_acquire(self) -> float | None:
@@ -121,8 +158,9 @@ class AdaptiveTokenBucket:
         if granted_at >= self._last_decrease:
             # A receiver that names the wait has said what it needs: wait as told and ease off
             # a little. Without Retry-After, the pace is all there is to adjust: halve it.
-            factor = self.told_decrease_factor if retry_after_seconds else self.decrease_factor
-            self._rate = max(self.min_rate, self._rate * factor)
+            rules = self.rules
+            factor = rules.told_decrease_factor if retry_after_seconds else rules.decrease_factor
+            self._rate = max(self.rules.min_rate, self._rate * factor)
             self._last_decrease = now
             self.decreases += 1
         if retry_after_seconds is not None and retry_after_seconds > 0:
@@ -136,4 +174,4 @@ class AdaptiveTokenBucket:
         self.record_success()
 
     def record_success(self) -> None:
-        self._rate = min(self.max_rate, self._rate + self.increase_step)
+        self._rate = min(self.rules.max_rate, self._rate + self.rules.increase_step)

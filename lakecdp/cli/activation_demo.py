@@ -56,13 +56,15 @@ class ActivationDemo:
         return started
 
     def _run_all(self, key: str) -> None:
-        from lakecdp.cli.sync import print_counts
+        from lakecdp.cli.render import print_sync_counts
         from spark_jobs.activation.run import run_sync
 
         runs: dict[str, Any] = {}
         for name in sorted(self.demo.config.syncs):
             result = run_sync(self.demo.spark, self.demo.config, name)
-            print_counts(f"sync {name}: {result.status} in {result.seconds:.1f} s", result.counts)
+            print_sync_counts(
+                f"sync {name}: {result.status} in {result.seconds:.1f} s", result.counts
+            )
             runs[name] = {"status": result.status, **result.counts}
         self.out[key] = runs
 
@@ -77,30 +79,14 @@ class ActivationDemo:
         """A demo starts from a fresh lakehouse, so its syncs have no state: rows an earlier demo
         left in a PostgreSQL destination would be nobody's. Remove the rows the demo's syncs
         created there (only those, as a mirror would)."""
-        import psycopg
-        from psycopg import sql
-
-        from lakecdp.activation.postgres import OWNER
+        from lakecdp.activation.postgres import remove_owned_rows
         from lakecdp.kernel.config import PostgresDestination
 
         config = self.demo.config
         for name, sync in config.syncs.items():
             spec = config.destinations[sync.destination]
-            if not isinstance(spec, PostgresDestination):
-                continue
-            with psycopg.connect(spec.dsn.get_secret_value(), autocommit=True) as conn:
-                exists = conn.execute(
-                    "select 1 from information_schema.columns where table_schema = %s "
-                    "and table_name = %s and column_name = %s",
-                    (spec.db_schema, spec.table, OWNER),
-                ).fetchone()
-                if exists:
-                    conn.execute(
-                        sql.SQL("delete from {} where {} = %s").format(
-                            sql.Identifier(spec.db_schema, spec.table), sql.Identifier(OWNER)
-                        ),
-                        (name,),
-                    )
+            if isinstance(spec, PostgresDestination):
+                remove_owned_rows(spec.dsn.get_secret_value(), spec.db_schema, spec.table, name)
 
     def sync_all(self) -> None:
         self._fresh_postgres_tables()

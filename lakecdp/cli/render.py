@@ -187,3 +187,30 @@ def print_gate(result: GateResult) -> None:
         table.add_row(note, "-", "skipped")
     console.print(table)
     console.print(f"data docs: {result.data_docs}", markup=False, soft_wrap=True)
+
+
+def print_sync_counts(title: str, counts: dict[str, int]) -> None:
+    """A sync's plan or run counts, in the order a run goes: source, plan, delivery."""
+    table = Table(title=title)
+    table.add_column("")
+    table.add_column("rows", justify="right")
+    for key in (
+        "source_rows",
+        "unconsented",
+        "invalid",
+        "held",
+        "insert",
+        "update",
+        "delete",
+        "sent",
+        "accepted",
+        "rejected",
+        "failed",
+        "requests",
+        "retried_requests",
+        "throttled_requests",
+        "split_batches",
+    ):
+        if key in counts:
+            table.add_row(key.replace("_", " "), f"{counts[key]:,}")
+    console.print(table)

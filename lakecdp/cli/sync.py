@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from lakecdp.cli._app import _config
-from lakecdp.cli.render import console
+from lakecdp.cli.render import console, print_sync_counts
 
 app = typer.Typer(no_args_is_help=True, help="Reverse-ETL syncs of audiences to destinations.")
 
@@ -42,7 +42,7 @@ def sync_plan(
     except SyncPlanError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    print_counts(f"plan of {name}", plan.counts)
+    print_sync_counts(f"plan of {name}", plan.counts)
     if sample and plan.total:
         table = Table(title=f"sample of {min(sample, plan.total)} changes")
         for column in ("op", "key", "why"):
@@ -84,7 +84,7 @@ def sync_run(
             console.print(f"[red]{exc}[/red]")
             failed.append(n)  # type: ignore[arg-type]
             continue
-        print_counts(f"sync {n}: run {result.run_id} {result.status}", result.counts)
+        print_sync_counts(f"sync {n}: run {result.run_id} {result.status}", result.counts)
         if result.message:
             console.print(f"[yellow]{result.message}[/yellow]")
     if failed:
@@ -238,29 +238,3 @@ def sync_receiver(
     port = urlsplit(spec.url).port or 80
     console.print(f"receiver for {destination} on http://{host}:{port}")
     serve_receiver(ReceiverSettings(signing_secret=secret, authorization=auth), host, port)
-
-
-def print_counts(title: str, counts: dict[str, int]) -> None:
-    table = Table(title=title)
-    table.add_column("")
-    table.add_column("rows", justify="right")
-    for key in (
-        "source_rows",
-        "unconsented",
-        "invalid",
-        "held",
-        "insert",
-        "update",
-        "delete",
-        "sent",
-        "accepted",
-        "rejected",
-        "failed",
-        "requests",
-        "retried_requests",
-        "throttled_requests",
-        "split_batches",
-    ):
-        if key in counts:
-            table.add_row(key.replace("_", " "), f"{counts[key]:,}")
-    console.print(table)

@@ -23,9 +23,17 @@ import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from lakecdp.activation.changes import Change, Destination, Outcome
+from lakecdp.activation.changes import Change, Destination
 from lakecdp.kernel.config import ProjectConfig
 from lakecdp.kernel.delta import Lakehouse
+from spark_jobs.activation.deliver_in_executors import deliver_in_executors
+from spark_jobs.activation.outcomes import (
+    CHANGE_COLUMNS,
+    STATS_OP,
+    changes_of,
+    outcome_table,
+    status_counts,
+)
 from spark_jobs.activation.plan import (
     CHANGELOG,
     REJECTIONS,
@@ -128,12 +136,11 @@ class _Chunk:
     tracked: list[bool]  # per change: the state already has a row for its key
 
 
-def _changes(plan: Plan) -> Iterator[_Chunk]:
-    """The plan's changes in chunks of about CHUNK_CHANGES, each fetched from Spark as Arrow
-    (columnar; a chunk is a slice of the checkpointed plan by key hash, so the driver never
-    holds more than one). Idempotency keys are computed in Spark, the same SHA-256 as
-    `idempotency_key`, off the driver."""
-    chunks = max(1, math.ceil(plan.total / CHUNK_CHANGES))
+def _slices(plan: Plan) -> Iterator[DataFrame]:
+    """The plan's changes (CHANGE_COLUMNS) in slices of about CHUNK_CHANGES by key hash, so a
+    run records its outcomes slice by slice and nothing holds more than one slice at a time.
+    Idempotency keys are computed here in Spark, the same SHA-256 as `idempotency_key`."""
+    slices = max(1, math.ceil(plan.total / CHUNK_CHANGES))
     is_delete = F.col("op") == "delete"
     hashed = F.when(is_delete, F.lit("")).otherwise(F.col("payload_hash"))
     tagged = plan.changes.select(
@@ -143,91 +150,64 @@ def _changes(plan: Plan) -> Iterator[_Chunk]:
         hashed.alias("payload_hash"),
         F.sha2(F.concat_ws("\x1f", F.lit(plan.sync), "key", hashed), 256).alias("idempotency"),
         "tracked",
-        F.pmod(F.xxhash64("key"), F.lit(chunks)).alias("_chunk"),
+        F.pmod(F.xxhash64("key"), F.lit(slices)).alias("_slice"),
     )
-    columns = ("op", "key", "fields_json", "payload_hash", "idempotency")
-    for chunk in range(chunks):
-        table = tagged.where(F.col("_chunk") == chunk).drop("_chunk").toArrow()
-        if not table.num_rows:
-            continue
-        loads = orjson.loads
-        changes = [
-            Change(op, key, loads(fields_json) if fields_json else {}, payload_hash, idem)
-            for op, key, fields_json, payload_hash, idem in zip(
-                *(table.column(c).to_pylist() for c in columns), strict=True
-            )
-        ]
-        yield _Chunk(changes, table.column("tracked").to_pylist())
+    for number in range(slices):
+        yield tagged.where(F.col("_slice") == number).select(*CHANGE_COLUMNS)
+
+
+def _changes(plan: Plan) -> Iterator[_Chunk]:
+    """The plan's changes fetched to this process as Arrow, one slice at a time."""
+    for changes in _slices(plan):
+        table = changes.toArrow()
+        if table.num_rows:
+            yield _Chunk(*changes_of(table))
 
 
 class _Recorder:
-    """Outcomes -> ops.sync_state (merge), ops.sync_changelog and ops.sync_rejections."""
+    """Outcomes -> ops.sync_state (merge or append), ops.sync_changelog and ops.sync_rejections."""
 
-    def __init__(
-        self, lake: Lakehouse, name: str, run_id: str, mapping_version: str, keep_fields: bool
-    ) -> None:
-        self.keep_fields = keep_fields
+    def __init__(self, lake: Lakehouse, name: str, run_id: str, mapping_version: str) -> None:
         self.lake = lake
         self.sync = name
         self.run_id = run_id
         self.mapping_version = mapping_version
-        self.pending: list[tuple[Change, Outcome, bool]] = []
+        self.pending: list[pa.Table] = []
+        self.pending_rows = 0
         self.totals: dict[str, int] = {"sent": 0, "accepted": 0, "rejected": 0, "failed": 0}
         self.seconds = 0.0
 
-    def add(self, chunk: _Chunk, outcomes: list[Outcome]) -> None:
-        by_key = {o.key: o for o in outcomes}
-        for change, tracked in zip(chunk.changes, chunk.tracked, strict=True):
-            outcome = by_key.get(change.key) or Outcome(
-                change.key, change.op, "failed", error_class="no_outcome"
-            )
-            self.pending.append((change, outcome, tracked))
-            self.totals["sent"] += 1
-            self.totals[outcome.status] += 1
-        if len(self.pending) >= RECORD_EVERY_CHANGES:
+    def add(self, outcomes: pa.Table) -> None:
+        """Outcomes sent from this process (outcomes.outcome_table), recorded in groups."""
+        for status, count in status_counts(outcomes).items():
+            self.totals[status] += count
+        self.pending.append(outcomes)
+        self.pending_rows += outcomes.num_rows
+        if self.pending_rows >= RECORD_EVERY_CHANGES:
             self.flush()
 
     def flush(self) -> None:
         if not self.pending:
             return
+        table = pa.concat_tables(self.pending)
+        self.pending, self.pending_rows = [], 0
+        self.record(self.lake.spark.createDataFrame(table), counted=True)
+
+    def record(self, outcomes: DataFrame, *, counted: bool = False) -> None:
+        """Record outcome rows (OUTCOME_SCHEMA); `counted`: already in the totals."""
         clock = time.monotonic()
         try:
-            self._flush()
+            outcomes = outcomes.localCheckpoint(eager=True)
+            if not counted:
+                for row in outcomes.groupBy("status").count().collect():
+                    self.totals["sent"] += row["count"]
+                    self.totals[row.status] += row["count"]
+            self._record(outcomes)
         finally:
             self.seconds += time.monotonic() - clock
 
-    def _flush(self) -> None:
-        spark = self.lake.spark
+    def _record(self, outcomes: DataFrame) -> None:
         at = _now()
-        pending = self.pending
-        # Through Arrow: columnar, and no task carrying every row pickled.
-        table = pa.table(
-            {
-                "sync": pa.array([self.sync] * len(pending), pa.string()),
-                "key": pa.array([c.key for c, _, _ in pending], pa.string()),
-                "op": pa.array([c.op for c, _, _ in pending], pa.string()),
-                "status": pa.array([o.status for _, o, _ in pending], pa.string()),
-                "payload_hash": pa.array(
-                    [c.payload_hash or None for c, _, _ in pending], pa.string()
-                ),
-                "created": pa.array(
-                    [True if o.created is None else o.created for _, o, _ in pending], pa.bool_()
-                ),
-                "attempts": pa.array([o.attempts for _, o, _ in pending], pa.int32()),
-                "http_status": pa.array([o.http_status for _, o, _ in pending], pa.int32()),
-                "error_class": pa.array([o.error_class for _, o, _ in pending], pa.string()),
-                "reason": pa.array([o.reason for _, o, _ in pending], pa.string()),
-                "sent_fields": pa.array(
-                    [
-                        orjson.dumps(c.fields).decode() if self.keep_fields and c.fields else None
-                        for c, _, _ in pending
-                    ],
-                    pa.string(),
-                ),
-                "tracked": pa.array([t for _, _, t in pending], pa.bool_()),
-            }
-        )
-        outcomes = spark.createDataFrame(table).localCheckpoint(eager=True)
         self._merge_state(outcomes, at)
         self.lake.table(*CHANGELOG).append(
             outcomes.select(
@@ -255,7 +235,6 @@ class _Recorder:
                     F.lit(at).alias("at"),
                 )
             )
-        self.pending = []
 
     def _merge_state(self, outcomes: DataFrame, at: datetime) -> None:
         """Keys the state already tracks are merged; the others (a first load is all of them)
@@ -339,8 +318,8 @@ def run_sync(
     result.step_seconds["plan"] = round(time.monotonic() - clock, 2)
     refusal = check_guards(lake, name, plan)
     delivery: dict[str, int] = {}
-    keep_fields = config.destinations[sync.destination].type in REMOVE_BY_PAYLOAD
-    recorder = _Recorder(lake, name, run_id, sync.mapping_version, keep_fields)
+    removes_by_payload = config.destinations[sync.destination].type in REMOVE_BY_PAYLOAD
+    recorder = _Recorder(lake, name, run_id, sync.mapping_version)
     try:
         if refusal and not force:
             result.status, result.message = "refused", refusal
@@ -348,8 +327,15 @@ def run_sync(
         if refusal:
             result.message = f"forced past: {refusal}"
         _record_invalid(lake, plan, run_id)
-        if plan.total:
+        if plan.total and sync.deliver_in == "executors":
+            delivery = _deliver_from_executors(
+                plan, config, run_id, recorder, result, removes_by_payload, on_progress
+            )
+        elif plan.total:
             destination = opener(name, run_id, plan.field_types)
+            removal = getattr(destination, "removal_fields", None) if removes_by_payload else None
+            if removes_by_payload and removal is None:
+                removal = lambda change: dict(change.fields)  # noqa: E731
             started_delivery = time.monotonic()
             sending = 0.0
             try:
@@ -357,7 +343,9 @@ def run_sync(
                     sent_at = time.monotonic()
                     outcomes = destination.send(chunk.changes)
                     sending += time.monotonic() - sent_at
-                    recorder.add(chunk, outcomes)
+                    recorder.add(
+                        outcome_table(name, chunk.changes, chunk.tracked, outcomes, removal)
+                    )
                     if on_progress is not None:
                         on_progress(recorder.totals["sent"], plan.total)
             finally:
@@ -400,6 +388,43 @@ def run_sync(
     return result
 
 
+def _deliver_from_executors(
+    plan: Plan,
+    config: ProjectConfig,
+    run_id: str,
+    recorder: _Recorder,
+    result: SyncRun,
+    removes_by_payload: bool,
+    on_progress: Callable[[int, int], None] | None,
+) -> dict[str, int]:
+    """Send each slice from the Spark tasks that hold it, record its outcomes, and return the
+    delivery counters added up over the tasks."""
+    counters: dict[str, int] = {}
+    sending = 0.0
+    try:
+        for number, changes in enumerate(_slices(plan)):
+            sent_at = time.monotonic()
+            answered = deliver_in_executors(
+                changes,
+                config,
+                plan.sync,
+                run_id,
+                plan.field_types,
+                slice_number=number,
+                removes_by_payload=removes_by_payload,
+            ).localCheckpoint(eager=True)  # the sends happen here, once
+            sending += time.monotonic() - sent_at
+            for row in answered.where(F.col("op") == STATS_OP).select("reason").collect():
+                for counter, value in orjson.loads(row.reason).items():
+                    counters[counter] = counters.get(counter, 0) + int(value)
+            recorder.record(answered.where(F.col("op") != STATS_OP))
+            if on_progress is not None:
+                on_progress(recorder.totals["sent"], plan.total)
+    finally:
+        result.step_seconds.update(deliver=round(sending, 2), record=round(recorder.seconds, 2))
+    return counters
+
+
 def _record_invalid(lake: Lakehouse, plan: Plan, run_id: str) -> None:
     """Rows the source holds but no destination can take (null or duplicate key)."""
     if plan.invalid is None or not plan.counts.get("invalid"):
@@ -421,31 +446,29 @@ def _write_run(
     lake: Lakehouse, result: SyncRun, plan: Plan, started: datetime, forced: bool
 ) -> None:
     sync = lake.config.syncs[result.sync]
-    c = result.counts
-    row: tuple[Any, ...] = (
-        result.run_id,
-        result.sync,
-        sync.destination,
-        sync.mode,
-        sync.mapping_version,
-        started,
-        _now(),
-        result.status,
-        forced,
-        result.message,
-        c.get("source_rows", 0),
-        c.get("invalid", 0),
-        c.get("insert", 0),
-        c.get("update", 0),
-        c.get("delete", 0),
-        c.get("sent", 0),
-        c.get("accepted", 0),
-        c.get("rejected", 0),
-        c.get("failed", 0),
-        c.get("requests", 0),
-        c.get("retried_requests", 0),
-        c.get("throttled_requests", 0),
-        c.get("split_batches", 0),
-        result.seconds,
-    )
+    counted = {
+        "source_rows": "source_rows",
+        "invalid_rows": "invalid",
+        "planned_inserts": "insert",
+        "planned_updates": "update",
+        "planned_deletes": "delete",
+        **{k: k for k in ("sent", "accepted", "rejected", "failed", "requests")},
+        **{k: k for k in ("retried_requests", "throttled_requests", "split_batches")},
+    }
+    values: dict[str, Any] = {
+        "run_id": result.run_id,
+        "sync": result.sync,
+        "destination": sync.destination,
+        "mode": sync.mode,
+        "mapping_version": sync.mapping_version,
+        "started_at": started,
+        "finished_at": _now(),
+        "status": result.status,
+        "forced": forced,
+        "message": result.message,
+        **{column: result.counts.get(count, 0) for column, count in counted.items()},
+        "duration_seconds": result.seconds,
+    }
+    # In the schema's order; a column added to RUN_SCHEMA without a value fails here, loudly.
+    row = tuple(values[part.split()[0]] for part in RUN_SCHEMA.split(","))
     lake.table(*RUNS).append(lake.spark.createDataFrame([row], RUN_SCHEMA))

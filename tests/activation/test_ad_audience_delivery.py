@@ -7,61 +7,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from lakecdp.activation.ad_audience import MetaAudienceCodec
 from lakecdp.activation.changes import Change, idempotency_key
 from lakecdp.activation.http_delivery import DeliverySettings, HttpDelivery
-from tests.conftest import free_port, wait_for
-
-TOKEN = "test-access-token"
-
-
-class FakeAudience:
-    """What a Meta-like audience holds: member hashes (email, phone) and every raw body."""
-
-    def __init__(self) -> None:
-        self.members: set[tuple[str, str]] = set()
-        self.bodies: list[bytes] = []
-        self.throttle_next = 0
-
-    async def users(self, request: Request) -> JSONResponse:
-        if request.headers.get("authorization") != f"Bearer {TOKEN}":
-            return JSONResponse({"error": {"code": 190, "message": "bad token"}}, status_code=401)
-        if self.throttle_next:
-            self.throttle_next -= 1
-            return JSONResponse({"error": {"code": 80003}}, 429, headers={"Retry-After": "0"})
-        body = await request.body()
-        self.bodies.append(body)
-        rows = [tuple(r) for r in json.loads(body)["payload"]["data"]]
-        if request.method == "POST":
-            self.members.update(rows)  # type: ignore[arg-type]
-        else:
-            self.members.difference_update(rows)  # type: ignore[arg-type]
-        return JSONResponse({"num_received": len(rows), "num_invalid_entries": 0})
+from tests.activation.ad_world import TOKEN, FakeAudience, running_audience
 
 
 @pytest.fixture
 def audience() -> Iterator[tuple[FakeAudience, str]]:
-    fake = FakeAudience()
-    app = Starlette(routes=[Route("/aud1/users", fake.users, methods=["POST", "DELETE"])])
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for(lambda: server.started)
-    yield fake, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with running_audience() as served:
+        yield served
 
 
 def _sha(text: str) -> str:

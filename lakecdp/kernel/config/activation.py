@@ -39,6 +39,12 @@ class HttpLimits(Section):
     retry_budget: int = Field(
         default=1000, ge=0, description="retries of failed requests (5xx, timeouts) per run"
     )
+    shared_budget: bool = Field(
+        default=False,
+        description="pace every sender to this destination (parallel syncs, Airflow tasks, "
+        "machines) from one budget in the project's Redis (features.redis_url, "
+        "LAKECDP_REDIS_URL) instead of one per run",
+    )
 
 
 class PostgresDestination(Section):
@@ -67,8 +73,14 @@ class HttpDestination(Section):
 
 class FileDestination(Section):
     type: Literal["file"]
-    path: str = Field(description="a folder or an object-store URI (s3a://...)")
+    path: str = Field(description="a folder or an object-store URI (s3://, s3a://, gs://)")
     format: Literal["csv", "parquet"] = "parquet"
+    endpoint_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="an S3-compatible server's URL (MinIO, moto, ...); credentials come from "
+        "the store's environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)",
+    )
 
 
 class AdAudienceDestination(Section):
@@ -139,6 +151,12 @@ class SyncConfig(Section):
     schedule: str = Field(default=AFTER_GOLD, description="a cron expression or after_gold")
     guards: SyncGuards = Field(default_factory=SyncGuards)
     alerts: SyncAlerts = Field(default_factory=SyncAlerts)
+    deliver_in: Literal["driver", "executors"] = Field(
+        default="driver",
+        description="where changes are sent from: the run's own process, or the Spark tasks "
+        "that hold each slice of the plan (parallel on a cluster; an HTTP destination then "
+        "needs limits.shared_budget, so that every task draws from one pace)",
+    )
     description: str = ""
 
     @field_validator("mapping")

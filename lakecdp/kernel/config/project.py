@@ -177,6 +177,13 @@ class ProjectConfig(Section):
             destination = self.destinations[sync.destination]
             if destination.type == "ad_audience" and sync.mode == "update":
                 raise ValueError(f"{key}.mode: an ad audience takes adds and removes, not updates")
+            limits = getattr(destination, "limits", None)
+            if sync.deliver_in == "executors" and limits is not None and not limits.shared_budget:
+                raise ValueError(
+                    f"{key}.deliver_in: executors send in parallel tasks, each pacing itself "
+                    f"unless they share one budget; set destinations.{sync.destination}"
+                    ".limits.shared_budget: true"
+                )
         return self
 
     # -- locations ---------------------------------------------------------------------------

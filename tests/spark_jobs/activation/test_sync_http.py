@@ -16,11 +16,12 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pyspark.sql import functions as F
 
 from lakecdp.activation.receiver import Faults, ReceiverSettings, start_receiver
 from lakecdp.kernel.config import ProjectConfig
 from lakecdp.kernel.delta import Lakehouse
-from spark_jobs.activation.plan import STATE, STATE_SCHEMA, plan_sync
+from spark_jobs.activation.plan import CHANGELOG, STATE, STATE_SCHEMA, plan_sync
 from spark_jobs.activation.run import run_sync
 from tests.conftest import CONFIG_FILE, make_config
 
@@ -234,3 +235,42 @@ def test_any_sequence_of_audiences_leaves_the_destination_equal_to_the_audience(
                 if r.payload_hash is not None
             }
             assert set(state) == set(held)
+
+
+def test_delivery_from_the_executors_is_exactly_once_under_one_shared_pace(
+    spark, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    # Each Spark task sends its partition from a Python worker process, all drawing from one
+    # pace in Redis: the receiver, capped at that pace, sees every key once.
+    faults = Faults(seed=5, server_error_share=0.1, lost_ack_share=0.1, max_requests_per_second=40)
+    with start_receiver(ReceiverSettings(signing_secret=SECRET, faults=faults)) as receiver:
+        destination = _http(receiver.records_url, requests_per_second=40, shared_budget=True)
+        config = _config(_env(tmp_path / "lake", destination, deliver_in="executors"))
+        expected = _audience(spark, config, 400)
+        first = run_sync(spark, config, "audience")
+        assert (first.counts["accepted"], first.counts["failed"]) == (400, 0), first.counts
+        assert first.counts["requests"] >= 16  # added up over the tasks (25 rows a request)
+        assert receiver.state.records["audience"] == expected
+        assert set(receiver.state.applied["audience"].values()) == {1}
+        lake = Lakehouse(spark, config)
+        logged = lake.table(*CHANGELOG).read().where(F.col("run_id") == first.run_id)
+        assert logged.count() == first.counts["sent"] == 400
+        assert run_sync(spark, config, "audience").counts["sent"] == 0
+
+    folder = tmp_path / "drop"
+    files = _config(
+        _env(tmp_path / "lake2", {"type": "file", "path": str(folder)}, deliver_in="executors")
+    )
+    _audience(spark, files, 30)
+    assert run_sync(spark, files, "audience").counts["accepted"] == 30
+    written = sorted(p.name for p in folder.rglob("part-*"))
+    assert len(written) == len(set(written)) >= 1  # a file per task, none overwritten
+    assert sum(pq.read_table(p).num_rows for p in folder.rglob("part-*")) == 30
+
+
+def test_executor_delivery_to_http_without_a_shared_budget_is_refused_at_load(
+    tmp_path: Path,
+) -> None:
+    env = _env(tmp_path / "lake", _http("http://127.0.0.1:9/records"), deliver_in="executors")
+    with pytest.raises(ValueError, match="shared_budget: true"):
+        _config(env)

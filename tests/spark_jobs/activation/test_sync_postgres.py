@@ -284,3 +284,21 @@ def test_idempotency_keys_computed_in_spark_are_the_documented_sha256(
     for key, (_, _, sent_key, payload_hash) in seen.items():
         assert sent_key == idempotency_key("win_back", key, payload_hash)
     assert len(seen["c3"][3]) == 64 and seen["c1"][3] == ""
+
+
+def test_delivery_from_the_executors_loads_postgres_and_a_rerun_sends_nothing(
+    spark, tmp_path: Path, pg_table: str
+) -> None:  # type: ignore[no-untyped-def]
+    config = _config(tmp_path / "lake", pg_table, deliver_in="executors")
+    _write(spark, config, AUDIENCE, PROFILE)
+    first = run_sync(spark, config, "win_back")
+    assert (first.counts["insert"], first.counts["accepted"]) == (2, 2)
+    assert _rows(pg_table) == {
+        "c1": ("ann@example.com", 120.0, "SG", "win_back", "win_back"),
+        "c2": ("bob@example.com", 80.0, "MY", "win_back", "win_back"),
+    }
+    _write(spark, config, AUDIENCE[1:], [*PROFILE[:2], ("c3", "SG", "granted")])
+    second = run_sync(spark, config, "win_back", force=True)
+    assert (second.counts["insert"], second.counts["delete"]) == (1, 1)
+    assert set(_rows(pg_table)) == {"c2", "c3"}
+    assert run_sync(spark, config, "win_back").counts["sent"] == 0

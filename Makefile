@@ -11,7 +11,7 @@ JARS_DIR := .cache/jars
 VENV_STAMP := .venv/.lakecdp-installed
 JARS_STAMP := $(JARS_DIR)/.installed
 
-.PHONY: help install uv jars services demo test test-fast lint format bench-ingest bench-identity bench-febrl bench-dbt bench-serve bench-sync bench-demo collect stream sql sql-shell serve clean
+.PHONY: help install uv jars services demo test test-fast lint format bench-ingest bench-identity bench-febrl bench-dbt bench-serve bench-sync bench-demo collect stream sql sql-shell serve airflow airflow-stop clean
 
 help:
 	@echo "make demo          install what is missing, then run the end-to-end demo"
@@ -28,6 +28,8 @@ help:
 	@echo "make sql-shell     spark-sql shell on the same shared catalog"
 	@echo "make serve         the decision endpoint: POST /v1/decide on http://127.0.0.1:8090"
 	@echo "make services      start the local PostgreSQL (Hive metastore) and Redis if they are down"
+	@echo "make airflow       Airflow on http://localhost:8080 running dags/ (docs/orchestration.md)"
+	@echo "make airflow-stop  stop what make airflow started"
 
 uv:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
@@ -100,6 +102,14 @@ bench-demo: install
 
 sql: install services
 	$(RUN) lakecdp sql serve
+
+# Airflow (api-server with the UI, scheduler, dag-processor, triggerer) in the background, its
+# metadata database on the project's PostgreSQL; prints how to log in.
+airflow: install services
+	$(RUN) lakecdp airflow start
+
+airflow-stop: install
+	$(RUN) lakecdp airflow stop
 
 sql-shell: install services
 	$(RUN) lakecdp sql shell

@@ -99,6 +99,14 @@ def bench_postgres(rows: int) -> dict[str, Any]:
         {"type": "postgres", "dsn": DSN, "table": table, "batch_size": 50_000}
     )
     os.environ["LAKECDP__SYNCS__BENCH_PG"] = json.dumps(sync)
+    # The same first load sent from the Spark tasks instead of the run's process.
+    executors_table = f"{table}_executors"
+    os.environ["LAKECDP__DESTINATIONS__BENCH_PG_EXECUTORS"] = json.dumps(
+        {"type": "postgres", "dsn": DSN, "table": executors_table, "batch_size": 50_000}
+    )
+    os.environ["LAKECDP__SYNCS__BENCH_PG_EXECUTORS"] = json.dumps(
+        {**sync, "destination": "bench_pg_executors", "deliver_in": "executors"}
+    )
     from benchmarks.common import bench_session
     from lakecdp.kernel.delta import Lakehouse
     from spark_jobs.activation.plan import plan_sync
@@ -144,11 +152,21 @@ def bench_postgres(rows: int) -> dict[str, Any]:
         "postgres_writes": after - before,
         "seconds": unchanged.seconds,
     }
+    from_executors = run_sync(spark, config, "bench_pg_executors")
+    out["first_load_from_executors"] = {
+        "seconds": from_executors.seconds,
+        "rows_per_second": round(from_executors.counts["accepted"] / from_executors.seconds),
+        "step_seconds": from_executors.step_seconds,
+    }
     import psycopg
 
     with psycopg.connect(DSN, autocommit=True) as conn:
         out["destination_rows"] = conn.execute(f"select count(*) from {table}").fetchone()[0]  # type: ignore[index]
+        out["destination_rows_from_executors"] = conn.execute(
+            f"select count(*) from {executors_table}"
+        ).fetchone()[0]  # type: ignore[index]
         conn.execute(f"drop table {table}")
+        conn.execute(f"drop table {executors_table}")
     return out
 
 

@@ -12,8 +12,9 @@ set -euo pipefail
 PORT="${LAKECDP_PG_PORT:-5432}"
 ROLE="${LAKECDP_PG_ROLE:-lakecdp}"
 PASSWORD="${LAKECDP_PG_PASSWORD:-lakecdp}"
-# lakecdp_activation: the demo's and the tests' PostgreSQL sync destination.
-DATABASES="lakecdp_metastore lakecdp_activation ${LAKECDP_PG_DATABASES:-}"
+# lakecdp_activation: the demo's and the tests' PostgreSQL sync destination; lakecdp_airflow:
+# the Airflow metadata database (`make airflow`).
+DATABASES="lakecdp_metastore lakecdp_activation lakecdp_airflow ${LAKECDP_PG_DATABASES:-}"
 
 log() { echo "postgres: $*" >&2; }
 

@@ -7,6 +7,7 @@ what a command needs inside the command, so `lakecdp --help` loads no Spark, pan
 """
 
 from lakecdp.cli import (
+    airflow,
     collect,
     dbt,
     demo,
@@ -40,5 +41,6 @@ app.add_typer(model.app, name="model")
 app.add_typer(measure.app, name="measure")
 app.add_typer(sql.app, name="sql")
 app.add_typer(sync.app, name="sync")
+app.add_typer(airflow.app, name="airflow")
 
 __all__ = ["app"]

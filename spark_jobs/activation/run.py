@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import reduce
 from typing import Any
 
 import orjson
@@ -401,10 +402,21 @@ def _deliver_from_executors(
     delivery counters added up over the tasks."""
     counters: dict[str, int] = {}
     sending = 0.0
+    answered: list[DataFrame] = []  # slices sent and not yet recorded
+    answered_rows = 0
+
+    def record() -> None:
+        nonlocal answered, answered_rows
+        if answered:
+            recorder.record(reduce(DataFrame.unionByName, answered))
+            answered, answered_rows = [], 0
+            if on_progress is not None:
+                on_progress(recorder.totals["sent"], plan.total)
+
     try:
         for number, changes in enumerate(_slices(plan)):
             sent_at = time.monotonic()
-            answered = deliver_in_executors(
+            outcomes = deliver_in_executors(
                 changes,
                 config,
                 plan.sync,
@@ -414,13 +426,16 @@ def _deliver_from_executors(
                 removes_by_payload=removes_by_payload,
             ).localCheckpoint(eager=True)  # the sends happen here, once
             sending += time.monotonic() - sent_at
-            for row in answered.where(F.col("op") == STATS_OP).select("reason").collect():
+            stats = outcomes.where(F.col("op") == STATS_OP).select("reason").collect()
+            for row in stats:
                 for counter, value in orjson.loads(row.reason).items():
                     counters[counter] = counters.get(counter, 0) + int(value)
-            recorder.record(answered.where(F.col("op") != STATS_OP))
-            if on_progress is not None:
-                on_progress(recorder.totals["sent"], plan.total)
+            answered.append(outcomes.where(F.col("op") != STATS_OP))
+            answered_rows += CHUNK_CHANGES  # a slice holds about this many
+            if answered_rows >= RECORD_EVERY_CHANGES:
+                record()
     finally:
+        record()  # what was sent is recorded, even when a later slice failed
         result.step_seconds.update(deliver=round(sending, 2), record=round(recorder.seconds, 2))
     return counters
 

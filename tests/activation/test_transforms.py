@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from lakecdp.activation.transforms import (
     TRANSFORMS,
@@ -16,6 +17,8 @@ from lakecdp.activation.transforms import (
     apply_transforms_series,
     check_transform_names,
 )
+from lakecdp.kernel.config import MappedField
+from lakecdp.kernel.config.activation import TRANSFORM_NAMES
 from tests.activation.golden_pii import HASHES
 
 REQUIRED = {
@@ -33,6 +36,18 @@ REQUIRED = {
 
 def test_registry_holds_the_documented_transforms() -> None:
     assert set(TRANSFORMS) >= REQUIRED
+    # The configuration validates names against its own list: the two must agree.
+    assert set(TRANSFORMS) == set(TRANSFORM_NAMES)
+
+
+def test_a_mapping_naming_an_unknown_transform_is_refused_when_the_config_loads() -> None:
+    with pytest.raises(ValidationError, match="unknown transform 'lowercase'"):
+        MappedField(column="email", transform=["trim", "lowercase"])
+    with pytest.raises(ValidationError, match="must come first"):
+        MappedField(column="emails", transform=["trim", "first"])
+    assert (
+        MappedField(column="emails", transform=["first", "trim", "lower"]).transform[0] == "first"
+    )
 
 
 def test_unknown_transform_is_named_with_the_known_ones() -> None:

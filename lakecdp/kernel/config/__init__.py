@@ -60,6 +60,7 @@ from lakecdp.kernel.config.loader import (
     find_config_file,
     load_config,
 )
+from lakecdp.kernel.config.orchestration import AirflowConfig
 from lakecdp.kernel.config.paths import CONFIG_DIR, LocalPath, is_absolute, join_path
 from lakecdp.kernel.config.profiles import (
     PROFILE_TRAITS,
@@ -95,6 +96,7 @@ __all__ = [
     "ActionConfig",
     "ActionKind",
     "AdAudienceDestination",
+    "AirflowConfig",
     "CapConfig",
     "CatalogConfig",
     "CollectorConfig",

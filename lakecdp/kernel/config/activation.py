@@ -99,6 +99,27 @@ DestinationConfig = Annotated[
 ]
 
 
+# The transforms a mapped field may name (lakecdp/activation/transforms.py implements them; a
+# test holds the two lists equal), and `first`, a list's first element, which must come first.
+TRANSFORM_NAMES = (
+    "trim",
+    "lower",
+    "upper",
+    "digits",
+    "sha256",
+    "e164",
+    "e164_digits",
+    "phone_sha256_google",
+    "phone_sha256_meta",
+    "email",
+    "email_google",
+    "email_sha256",
+    "email_sha256_meta",
+    "email_sha256_google",
+)
+FIRST_TRANSFORM = "first"
+
+
 class MappedField(Section):
     """One destination field: a source column (optionally transformed) or a constant."""
 
@@ -112,6 +133,14 @@ class MappedField(Section):
             raise ValueError("a mapped field takes exactly one of column or constant")
         if self.constant is not None and self.transform:
             raise ValueError("a constant takes no transform")
+        for position, name in enumerate(self.transform):
+            if name == FIRST_TRANSFORM and position == 0:
+                continue
+            if name == FIRST_TRANSFORM:
+                raise ValueError("transform 'first' (a list's first element) must come first")
+            if name not in TRANSFORM_NAMES:
+                known = ", ".join(sorted((*TRANSFORM_NAMES, FIRST_TRANSFORM)))
+                raise ValueError(f"unknown transform {name!r}; known transforms: {known}")
         return self
 
 

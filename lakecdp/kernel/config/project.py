@@ -18,6 +18,7 @@ from lakecdp.kernel.config.collection import (
 )
 from lakecdp.kernel.config.decisioning import DecisioningConfig, FeaturesConfig, ModelsConfig
 from lakecdp.kernel.config.identity import IdentifierTypeConfig, IdentityConfig
+from lakecdp.kernel.config.orchestration import AirflowConfig
 from lakecdp.kernel.config.paths import is_absolute, join_path
 from lakecdp.kernel.config.profiles import (
     PROFILE_TRAITS,
@@ -58,6 +59,7 @@ class ProjectConfig(Section):
     decisioning: DecisioningConfig = Field(default_factory=DecisioningConfig)
     destinations: dict[SyncName, DestinationConfig] = Field(default_factory=dict)
     syncs: dict[SyncName, SyncConfig] = Field(default_factory=dict)
+    airflow: AirflowConfig = Field(default_factory=AirflowConfig)
 
     @model_validator(mode="after")
     def _identity_rules_are_consistent(self) -> ProjectConfig:

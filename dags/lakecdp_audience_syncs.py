@@ -1,0 +1,35 @@
+"""lakecdp_audience_syncs: every sync declared in lakecdp.yaml, one task each, after gold."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import dag
+from lakecdp_airflow import DEFAULT_ARGS, GOLD, lakecdp_task, sync_names
+
+
+@dag(
+    dag_id="lakecdp_audience_syncs",
+    schedule=[GOLD],
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["lakecdp", "activation"],
+)
+def lakecdp_audience_syncs() -> None:
+    """
+    ### Audience syncs after the gold build
+    One task per sync that `lakecdp.yaml` declares, each `lakecdp sync run NAME`:
+    plan against the sync's state, guards, delivery, and the run's record in `ops.sync_runs`.
+    A failing sync (a guard, a rejected share above its alert, an unreachable destination)
+    fails its own task only. A retry after a failure sends only what the destination has not
+    accepted. Runs when `lakecdp_daily` has passed its gold gate (the `gold` Asset): a sync
+    whose `schedule` is a cron expression runs here too; its own cron is not scheduled yet.
+    """
+    for name in sync_names():
+        lakecdp_task(f"sync_{name}", f"sync run {name}", timeout=timedelta(hours=2))
+
+
+lakecdp_audience_syncs()

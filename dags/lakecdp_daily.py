@@ -6,7 +6,8 @@ import pendulum
 from airflow.sdk import Param, chain, dag
 from lakecdp_airflow import DEFAULT_ARGS, FEATURES, GOLD, lakecdp_task
 
-AS_OF = "{{ params.as_of or data_interval_end.isoformat() }}"
+# A manual run has no data interval: it is as of when it was asked to run.
+AS_OF = "{{ params.as_of or (data_interval_end or dag_run.run_after).isoformat() }}"
 
 
 @dag(

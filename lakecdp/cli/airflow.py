@@ -39,6 +39,7 @@ def airflow_env(config: ProjectConfig, config_file: Path) -> dict[str, str]:
     """The environment every Airflow component and task runs with."""
     settings = config.airflow
     api = f"http://{settings.api_host}:{settings.api_port}"
+    metadata = settings.metadata_db.get_secret_value()
     return {
         **os.environ,
         "AIRFLOW_HOME": settings.home,
@@ -48,7 +49,9 @@ def airflow_env(config: ProjectConfig, config_file: Path) -> dict[str, str]:
         "AIRFLOW__CORE__PARALLELISM": str(settings.parallelism),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN}:admin",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": settings.metadata_db.get_secret_value(),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata,
+        # Airflow's async paths take the same database through psycopg 3 (already installed).
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": _async_url(metadata),
         "AIRFLOW__API__HOST": settings.api_host,
         "AIRFLOW__API__PORT": str(settings.api_port),
         "AIRFLOW__API__BASE_URL": api,
@@ -60,6 +63,14 @@ def airflow_env(config: ProjectConfig, config_file: Path) -> dict[str, str]:
             p for p in (settings.dags_folder, os.environ.get("PYTHONPATH", "")) if p
         ),
     }
+
+
+def _async_url(url: str) -> str:
+    """The metadata database's URL for SQLAlchemy's async engine (psycopg 3)."""
+    scheme, sep, rest = url.partition("://")
+    if scheme.startswith("postgresql"):
+        return f"postgresql+psycopg{sep}{rest}"
+    return url
 
 
 def _run(args: list[str], env: dict[str, str], what: str) -> None:

@@ -1,4 +1,4 @@
-"""lakecdp_audience_syncs: every sync declared in lakecdp.yaml, one task each, after gold."""
+"""lakecdp_audience_syncs: the syncs scheduled after the gold build, one task each."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import dag
-from lakecdp_airflow import DEFAULT_ARGS, GOLD, lakecdp_task, sync_names
+from lakecdp_airflow import DEFAULT_ARGS, GOLD, lakecdp_task, syncs_after_gold
 
 
 @dag(
@@ -21,14 +21,14 @@ from lakecdp_airflow import DEFAULT_ARGS, GOLD, lakecdp_task, sync_names
 def lakecdp_audience_syncs() -> None:
     """
     ### Audience syncs after the gold build
-    One task per sync that `lakecdp.yaml` declares, each `lakecdp sync run NAME`:
+    One task per sync that `lakecdp.yaml` schedules `after_gold`, each `lakecdp sync run NAME`:
     plan against the sync's state, guards, delivery, and the run's record in `ops.sync_runs`.
     A failing sync (a guard, a rejected share above its alert, an unreachable destination)
     fails its own task only. A retry after a failure sends only what the destination has not
-    accepted. Runs when `lakecdp_daily` has passed its gold gate (the `gold` Asset): a sync
-    whose `schedule` is a cron expression runs here too; its own cron is not scheduled yet.
+    accepted. Runs when `lakecdp_daily` has passed its gold gate (the `gold` Asset); syncs
+    with a cron `schedule` run from `lakecdp_scheduled_syncs`.
     """
-    for name in sync_names():
+    for name in syncs_after_gold():
         lakecdp_task(f"sync_{name}", f"sync run {name}", timeout=timedelta(hours=2))
 
 

@@ -81,6 +81,17 @@ def lakecdp_task(
     )
 
 
-def sync_names() -> list[str]:
-    """Every sync lakecdp.yaml declares (environment overrides included)."""
-    return sorted(project_config().syncs)
+def syncs_after_gold() -> list[str]:
+    """The syncs lakecdp.yaml schedules after the gold build."""
+    from lakecdp.kernel.config import AFTER_GOLD
+
+    syncs = project_config().syncs
+    return sorted(name for name, sync in syncs.items() if sync.schedule == AFTER_GOLD)
+
+
+def syncs_on_a_cron() -> dict[str, str]:
+    """Sync name -> cron expression, for the syncs lakecdp.yaml schedules on their own."""
+    from lakecdp.kernel.config import AFTER_GOLD
+
+    syncs = project_config().syncs
+    return {n: s.schedule for n, s in sorted(syncs.items()) if s.schedule != AFTER_GOLD}

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from lakecdp.cli._app import _config
 from lakecdp.cli.render import console, print_sync_counts
+from lakecdp.kernel.config import ProjectConfig
 
 app = typer.Typer(no_args_is_help=True, help="Reverse-ETL syncs of audiences to destinations.")
 
@@ -62,6 +63,14 @@ def sync_run(
     force: Annotated[
         bool, typer.Option("--force", help="Run although a guard refuses (recorded).")
     ] = False,
+    due_at: Annotated[
+        str | None,
+        typer.Option(
+            "--due-at",
+            help="An ISO time: run only if the sync's cron schedule fires then, else exit 99 "
+            "(a scheduler's 'skipped'). Syncs scheduled after_gold are always due.",
+        ),
+    ] = None,
 ) -> None:
     """Plan and apply: send the changes, record what the destination accepted."""
     from lakecdp.kernel.spark import get_spark
@@ -75,6 +84,8 @@ def sync_run(
     names = sorted(cfg.syncs) if all_syncs else [name]  # type: ignore[list-item]
     for n in names:
         _known(n)  # type: ignore[arg-type]
+    if due_at is not None:
+        names = _due(cfg, names, due_at)  # type: ignore[arg-type]
     spark = get_spark(cfg, "lakecdp-sync")
     failed: list[str] = []
     for n in names:
@@ -89,6 +100,27 @@ def sync_run(
             console.print(f"[yellow]{result.message}[/yellow]")
     if failed:
         raise typer.Exit(1)
+
+
+def _due(cfg: ProjectConfig, names: list[str], due_at: str) -> list[str]:
+    """The syncs of `names` due at `due_at`; exits NOT_DUE_EXIT when none is."""
+    from datetime import datetime
+
+    from lakecdp.activation.schedule import NOT_DUE_EXIT, is_due
+    from lakecdp.kernel.config import AFTER_GOLD
+
+    try:
+        at = datetime.fromisoformat(due_at)
+    except ValueError:
+        console.print(f"[red]--due-at {due_at!r} is not an ISO time[/red]")
+        raise typer.Exit(2) from None
+    due = [
+        n for n in names if cfg.syncs[n].schedule == AFTER_GOLD or is_due(cfg.syncs[n].schedule, at)
+    ]
+    if not due:
+        console.print(f"not due at {at.isoformat()}: {', '.join(names)}")
+        raise typer.Exit(NOT_DUE_EXIT)
+    return due
 
 
 @app.command("status")

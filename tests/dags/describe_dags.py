@@ -37,6 +37,7 @@ def describe(folder: Path) -> dict[str, object]:
                     else None,
                     "pool": task.pool,
                     "command": getattr(task, "bash_command", None),
+                    "skip_on_exit_code": sorted(getattr(task, "skip_on_exit_code", None) or []),
                     "upstream": sorted(task.upstream_task_ids),
                     "outlets": [getattr(o, "uri", str(o)) for o in task.outlets],
                 }

@@ -16,7 +16,13 @@ import pytest
 from tests.conftest import REPO
 
 DAGS = REPO / "dags"
-EXPECTED = {"lakecdp_daily", "lakecdp_microbatch", "lakecdp_training", "lakecdp_audience_syncs"}
+EXPECTED = {
+    "lakecdp_daily",
+    "lakecdp_microbatch",
+    "lakecdp_training",
+    "lakecdp_audience_syncs",
+    "lakecdp_scheduled_syncs",
+}
 GATES = {"bronze_gate", "identity_gate", "gold_gate"}
 
 
@@ -100,15 +106,26 @@ def test_the_daily_dag_gates_each_stage_before_the_next_and_emits_gold_and_featu
     assert "--as-of" in tasks["dbt_build"]["command"]
 
 
-def test_audience_syncs_has_one_task_per_declared_sync(parsed: dict[str, Any]) -> None:
-    from lakecdp.kernel.config import load_config
+def test_every_declared_sync_has_one_task_after_gold_or_on_its_cron(
+    parsed: dict[str, Any],
+) -> None:
+    from lakecdp.kernel.config import AFTER_GOLD, load_config
 
-    declared = set(load_config(REPO / "lakecdp.yaml").syncs)
-    tasks = parsed["dags"]["lakecdp_audience_syncs"]["tasks"]
-    assert set(tasks) == {f"sync_{n}" for n in declared} and tasks
-    for name in declared:
-        assert tasks[f"sync_{name}"]["command"].endswith(f"sync run {name}")
-        assert tasks[f"sync_{name}"]["upstream"] == []  # a failing sync fails its own task only
+    syncs = load_config(REPO / "lakecdp.yaml").syncs
+    after_gold = {n for n, s in syncs.items() if s.schedule == AFTER_GOLD}
+    on_cron = set(syncs) - after_gold
+    assert after_gold and on_cron  # the project declares both kinds
+    gold_tasks = parsed["dags"]["lakecdp_audience_syncs"]["tasks"]
+    cron_tasks = parsed["dags"]["lakecdp_scheduled_syncs"]["tasks"]
+    assert set(gold_tasks) == {f"sync_{n}" for n in after_gold}
+    assert set(cron_tasks) == {f"sync_{n}" for n in on_cron}
+    for name in after_gold:
+        assert gold_tasks[f"sync_{name}"]["command"].endswith(f"sync run {name}")
+    for name in on_cron:
+        assert f"sync run {name} --due-at " in cron_tasks[f"sync_{name}"]["command"]
+        assert cron_tasks[f"sync_{name}"]["skip_on_exit_code"] == [99]
+    for task in (*gold_tasks.values(), *cron_tasks.values()):
+        assert task["upstream"] == []  # a failing sync fails its own task only
 
 
 def test_parsing_the_dags_does_no_work(parsed: dict[str, Any]) -> None:

@@ -188,6 +188,17 @@ class SyncConfig(Section):
     )
     description: str = ""
 
+    @field_validator("schedule")
+    @classmethod
+    def _schedule_is_known(cls, value: str) -> str:
+        from croniter import croniter
+
+        if value != AFTER_GOLD and not croniter.is_valid(value):
+            raise ValueError(
+                f"schedule {value!r}: {AFTER_GOLD}, or a cron expression such as '0 * * * *'"
+            )
+        return value
+
     @field_validator("mapping")
     @classmethod
     def _mapping_not_empty(cls, value: dict[str, Any]) -> dict[str, Any]:

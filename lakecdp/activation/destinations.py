@@ -7,7 +7,7 @@ from pydantic import SecretStr
 from lakecdp.activation.ad_audience import GoogleAudienceCodec, MetaAudienceCodec
 from lakecdp.activation.changes import Destination
 from lakecdp.activation.http_delivery import DeliverySettings, HttpDelivery
-from lakecdp.activation.rate_limit import RateLimiter
+from lakecdp.activation.rate_limit import PaceRules, RateLimiter
 from lakecdp.activation.wire_format import WireFormatCodec
 from lakecdp.kernel.config import (
     AdAudienceDestination,
@@ -75,13 +75,12 @@ def _shared_budget(
 
     settings = _settings(spec.limits)
     host, port, db = config.features.redis_host_port
-    return RedisTokenBucket(
-        f"redis://{host}:{port}/{db}",
-        name,
+    rules = PaceRules.of(
         settings.requests_per_second,
         settings.burst,
         min_requests_per_second=settings.min_requests_per_second,
     )
+    return RedisTokenBucket(f"redis://{host}:{port}/{db}", name, rules)
 
 
 def _settings(limits: HttpLimits) -> DeliverySettings:

@@ -87,29 +87,11 @@ class RedisTokenBucket:
     AIMD rules as `AdaptiveTokenBucket` (halve on a bare 429, ease by `told_decrease_factor` and
     pause everyone on one with Retry-After, step back up per success)."""
 
-    def __init__(
-        self,
-        redis_url: str,
-        destination: str,
-        requests_per_second: float,
-        burst: int,
-        *,
-        min_requests_per_second: float = 0.5,
-        decrease_factor: float = 0.5,
-        told_decrease_factor: float = 0.9,
-        increase_share: float = 0.05,
-    ) -> None:
+    def __init__(self, redis_url: str, destination: str, rules: PaceRules) -> None:
         self.key = f"lakecdp:rate:{destination}"
-        self.rules = PaceRules.of(
-            requests_per_second,
-            burst,
-            min_requests_per_second=min_requests_per_second,
-            decrease_factor=decrease_factor,
-            told_decrease_factor=told_decrease_factor,
-            increase_share=increase_share,
-        )
+        self.rules = rules
         self._url = redis_url
-        self._rate = requests_per_second
+        self._rate = rules.max_rate
         self._client: aredis.Redis | None = None
         self._scripts: dict[str, Any] = {}
         try:  # fail when opened, with a reason that names no password

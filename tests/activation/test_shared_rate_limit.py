@@ -14,6 +14,7 @@ import redis
 
 from lakecdp.activation.destinations import destination_for
 from lakecdp.activation.http_delivery import HttpDelivery
+from lakecdp.activation.rate_limit import PaceRules
 from lakecdp.activation.shared_rate_limit import RedisTokenBucket, SharedBudgetUnavailable
 from tests.conftest import make_config
 
@@ -21,7 +22,7 @@ REDIS_URL = "redis://localhost:6379/0"
 
 
 def _bucket(destination: str, rate: float = 40.0, burst: int = 4) -> RedisTokenBucket:
-    return RedisTokenBucket(REDIS_URL, destination, rate, burst)
+    return RedisTokenBucket(REDIS_URL, destination, PaceRules.of(rate, burst))
 
 
 async def _drain(bucket: RedisTokenBucket, requests: int) -> None:
@@ -67,7 +68,7 @@ def test_one_senders_429_slows_and_pauses_the_other() -> None:
 
 def test_an_unreachable_redis_refuses_the_run_without_naming_the_password() -> None:
     with pytest.raises(SharedBudgetUnavailable, match="shared rate budget needs Redis") as caught:
-        RedisTokenBucket("redis://:hunter2@127.0.0.1:1/0", "hook", 10.0, 2)
+        RedisTokenBucket("redis://:hunter2@127.0.0.1:1/0", "hook", PaceRules.of(10.0, 2))
     assert "hunter2" not in str(caught.value)
 
 

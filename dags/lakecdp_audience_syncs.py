@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import dag
-from lakecdp_airflow import DEFAULT_ARGS, GOLD, lakecdp_task, syncs_after_gold
+from lakecdp_airflow import GOLD, default_args, lakecdp_task, syncs_after_gold
 
 
 @dag(
@@ -15,7 +15,7 @@ from lakecdp_airflow import DEFAULT_ARGS, GOLD, lakecdp_task, syncs_after_gold
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args=DEFAULT_ARGS,
+    default_args=default_args(),
     tags=["lakecdp", "activation"],
 )
 def lakecdp_audience_syncs() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import Param, chain, dag
-from lakecdp_airflow import DEFAULT_ARGS, FEATURES, GOLD, lakecdp_task
+from lakecdp_airflow import FEATURES, GOLD, default_args, lakecdp_task
 
 # A manual run has no data interval: it is as of when it was asked to run.
 AS_OF = "{{ params.as_of or (data_interval_end or dag_run.run_after).isoformat() }}"
@@ -16,7 +16,7 @@ AS_OF = "{{ params.as_of or (data_interval_end or dag_run.run_after).isoformat()
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args=DEFAULT_ARGS,
+    default_args=default_args(),
     tags=["lakecdp", "batch"],
     params={
         "as_of": Param(

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import chain, dag
-from lakecdp_airflow import DEFAULT_ARGS, lakecdp_task
+from lakecdp_airflow import default_args, lakecdp_task
 
 
 @dag(
@@ -15,7 +15,7 @@ from lakecdp_airflow import DEFAULT_ARGS, lakecdp_task
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,  # never two runs at once: each picks up where the last stopped
-    default_args={**DEFAULT_ARGS, "retry_delay": timedelta(seconds=30)},
+    default_args=default_args(retry_delay=timedelta(seconds=30)),
     dagrun_timeout=timedelta(minutes=30),
     tags=["lakecdp", "micro-batch"],
 )

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import dag
 from airflow.timetables.trigger import MultipleCronTriggerTimetable
-from lakecdp_airflow import DEFAULT_ARGS, lakecdp_task, syncs_on_a_cron
+from lakecdp_airflow import default_args, lakecdp_task, syncs_on_a_cron
 
 CRONS = syncs_on_a_cron()
 # The run's time; the sync runs only if its own cron fires then (else exit 99: skipped).
@@ -23,7 +23,7 @@ AT = "{{ (logical_date or dag_run.run_after).isoformat() }}"
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args=DEFAULT_ARGS,
+    default_args=default_args(),
     tags=["lakecdp", "activation"],
 )
 def lakecdp_scheduled_syncs() -> None:

@@ -8,7 +8,7 @@ import pendulum
 from airflow.sdk import dag
 from airflow.timetables.assets import AssetOrTimeSchedule
 from airflow.timetables.trigger import CronTriggerTimetable
-from lakecdp_airflow import DEFAULT_ARGS, FEATURES, lakecdp_task
+from lakecdp_airflow import FEATURES, default_args, lakecdp_task
 
 
 @dag(
@@ -19,7 +19,7 @@ from lakecdp_airflow import DEFAULT_ARGS, FEATURES, lakecdp_task
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args=DEFAULT_ARGS,
+    default_args=default_args(),
     tags=["lakecdp", "models"],
 )
 def lakecdp_training() -> None:

@@ -33,14 +33,20 @@ GOLD = Asset("lakecdp://gold", extra={"what": "gold models rebuilt by dbt and ga
 FEATURES = Asset("lakecdp://features", extra={"what": "feature tables and online store"})
 
 OWNER = "lakecdp"
-DEFAULT_ARGS: dict[str, Any] = {
-    "owner": OWNER,
-    "retries": 2,
-    "retry_delay": timedelta(minutes=1),
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=15),
-    "execution_timeout": timedelta(hours=1),
-}
+
+
+def default_args(**overrides: Any) -> dict[str, Any]:
+    """Every DAG's task defaults: jobs retry (`airflow.task_retries`, 2 by default) with
+    exponential delay; `lakecdp_task` sets quality gates to no retry."""
+    return {
+        "owner": OWNER,
+        "retries": project_config().airflow.task_retries,
+        "retry_delay": timedelta(minutes=1),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=15),
+        "execution_timeout": timedelta(hours=1),
+        **overrides,
+    }
 
 
 @cache

@@ -1,6 +1,7 @@
-"""The activation part of `make demo`: every declared sync runs after the gold gate (an audience
-into PostgreSQL, another over HTTP to the reference receiver the demo starts), then runs again
-and shows that nothing changed."""
+"""The activation part of `make demo`: `lakecdp_audience_syncs` runs every sync scheduled after
+the gold build (an audience into PostgreSQL, another over HTTP to the reference receiver the
+demo starts), then runs again and sends nothing; each run's counts are read back from
+`ops.sync_runs`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from urllib.parse import urlsplit
 
 from rich.console import Console
 
-from lakecdp.kernel.config import HttpDestination, ProjectConfig
+from lakecdp.kernel.config import AFTER_GOLD, HttpDestination, ProjectConfig
 
 
 class _DemoRun(Protocol):
@@ -19,6 +20,8 @@ class _DemoRun(Protocol):
     spark: Any
     timings: dict[str, float]
     results: dict[str, Any]
+
+    def dag(self, dag_id: str, **options: Any) -> Callable[[], Any]: ...
 
 
 class ActivationDemo:
@@ -56,17 +59,19 @@ class ActivationDemo:
         return started
 
     def _run_all(self, key: str) -> None:
-        from lakecdp.cli.render import print_sync_counts
-        from spark_jobs.activation.run import run_sync
+        """One run of each sync DAG (the syncs after gold, those on a cron firing at the run's
+        time), then each sync's newest row of ops.sync_runs."""
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
 
-        runs: dict[str, Any] = {}
-        for name in sorted(self.demo.config.syncs):
-            result = run_sync(self.demo.spark, self.demo.config, name)
-            print_sync_counts(
-                f"sync {name}: {result.status} in {result.seconds:.1f} s", result.counts
-            )
-            runs[name] = {"status": result.status, **result.counts}
-        self.out[key] = runs
+        config = self.demo.config
+        self.demo.dag("lakecdp_audience_syncs")()
+        if any(sync.schedule != AFTER_GOLD for sync in config.syncs.values()):
+            self.demo.dag("lakecdp_scheduled_syncs")()
+        runs = self.demo.spark.read.format("delta").load(config.table_path("ops", "sync_runs"))
+        newest = Window.partitionBy("sync").orderBy(F.desc("started_at"))
+        rows = runs.withColumn("n", F.row_number().over(newest)).where("n = 1").drop("n")
+        self.out[key] = {r.sync: r.asDict() for r in rows.collect() if r.sync in config.syncs}
 
     def _stop_receivers(self) -> None:
         from lakecdp.cli.servers import stop_server
@@ -102,7 +107,7 @@ class ActivationDemo:
             self._run_all("rerun")
         finally:
             self._stop_receivers()
-        sent = {name: run["sent"] for name, run in self.out["rerun"].items()}
+        sent = {name: run["sent"] for name, run in sorted(self.out["rerun"].items())}
         self.demo.console.print(
             f"rerun on unchanged audiences sent {sum(sent.values())} changes: "
             + ", ".join(f"{n} {s}" for n, s in sent.items())

@@ -50,8 +50,7 @@ def airflow_env(config: ProjectConfig, config_file: Path) -> dict[str, str]:
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN}:admin",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata,
-        # Airflow's async paths take the same database through psycopg 3 (already installed).
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": _async_url(metadata),
+        **_async_url(metadata),
         "AIRFLOW__API__HOST": settings.api_host,
         "AIRFLOW__API__PORT": str(settings.api_port),
         "AIRFLOW__API__BASE_URL": api,
@@ -65,12 +64,18 @@ def airflow_env(config: ProjectConfig, config_file: Path) -> dict[str, str]:
     }
 
 
-def _async_url(url: str) -> str:
-    """The metadata database's URL for SQLAlchemy's async engine (psycopg 3)."""
+def _async_url(url: str) -> dict[str, str]:
+    """Airflow's async paths take a PostgreSQL metadata database through psycopg 3 (already
+    installed); for others (SQLite for the demo and tests) Airflow derives the driver itself."""
     scheme, sep, rest = url.partition("://")
     if scheme.startswith("postgresql"):
-        return f"postgresql+psycopg{sep}{rest}"
-    return url
+        return {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": f"postgresql+psycopg{sep}{rest}"}
+    return {}
+
+
+class AirflowCommandFailed(RuntimeError):
+    """An `airflow` command exited non-zero; the message ends with its last lines of output
+    (Airflow masks the metadata database's password in what it prints)."""
 
 
 def _run(args: list[str], env: dict[str, str], what: str) -> None:
@@ -78,10 +83,16 @@ def _run(args: list[str], env: dict[str, str], what: str) -> None:
         [airflow_bin(), *args], env=env, capture_output=True, text=True, check=False
     )
     if done.returncode != 0:
-        # Airflow's output names hosts and tables, not the password (it masks the URL).
         tail = "\n".join(done.stderr.strip().splitlines()[-15:])
-        console.print(f"[red]{what} failed (exit {done.returncode}):[/red]\n{tail}")
-        raise typer.Exit(1)
+        raise AirflowCommandFailed(f"{what} failed (exit {done.returncode}):\n{tail}")
+
+
+def _set_up_or_exit(config: ProjectConfig) -> dict[str, str]:
+    try:
+        return set_up(config, find_config_file(_State.config_path).resolve())
+    except AirflowCommandFailed as failed:
+        console.print(f"[red]{failed}[/red]")
+        raise typer.Exit(1) from None
 
 
 def set_up(config: ProjectConfig, config_file: Path) -> dict[str, str]:
@@ -155,7 +166,7 @@ def _password(config: ProjectConfig) -> str | None:
 def airflow_setup() -> None:
     """Migrate the metadata database and create the Spark pool (idempotent)."""
     config = _config()
-    set_up(config, find_config_file(_State.config_path).resolve())
+    _set_up_or_exit(config)
     console.print(
         f"Airflow set up: metadata database migrated, pool {config.airflow.spark_pool} "
         f"({config.airflow.spark_pool_slots} slot)"
@@ -169,7 +180,7 @@ def airflow_start(
     """Set up, then start the api-server (UI), scheduler, dag-processor and triggerer in the
     background; returns once the UI answers and the scheduler reports healthy."""
     config = _config()
-    env = set_up(config, find_config_file(_State.config_path).resolve())
+    env = _set_up_or_exit(config)
     logs = Path(config.airflow.home) / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     running = _running(config)

@@ -13,7 +13,6 @@ from pyspark.sql import functions as F
 from rich.console import Console
 from rich.table import Table
 
-from lakecdp.cli.render import print_training
 from lakecdp.decisioning.holdout import assign_arm
 from lakecdp.kernel.config import ProjectConfig
 from lakecdp.kernel.delta import Lakehouse
@@ -28,6 +27,26 @@ class _DemoRun(Protocol):
     spark: Any
     timings: dict[str, float]
     results: dict[str, Any]
+
+    def dag(self, dag_id: str, **options: Any) -> Callable[[], Any]: ...
+
+
+def champion(config: ProjectConfig) -> dict[str, Any]:
+    """The propensity model's champion as the registry holds it: version, gate verdict and
+    holdout AUC (what `lakecdp model train` logged)."""
+    from ml.tracking import CHAMPION, mlflow_client
+
+    client = mlflow_client(config)
+    name = config.models.registered_model
+    version = client.get_model_version_by_alias(name, CHAMPION)
+    metrics = client.get_run(str(version.run_id)).data.metrics
+    return {
+        "model": name,
+        "version": version.version,
+        "promoted": version.tags.get("promotion") == "promoted",
+        "reason": version.tags.get("promotion_reason", ""),
+        "auc": metrics.get("holdout_auc", float("nan")),
+    }
 
 
 def _arm(config: ProjectConfig, customer_id: str) -> str:
@@ -140,31 +159,20 @@ class DecisioningDemo:
         demo.results["decisioning"] = self.out
 
     def steps(self) -> list[tuple[str, Callable[[], Any]]]:
-        store = self.demo.config.features.online_store
         return [
-            ("feature tables (snapshots, activity, identifier lookup)", self.feature_tables),
-            ("train, register and gate the propensity models (MLflow)", self.train),
-            (f"materialize features to the {store} online store", self.materialize),
+            ("DAG lakecdp_training: train, register, promotion gate", self.train),
             ("decision endpoint: start and decide", self.decide),
         ]
 
-    def feature_tables(self) -> None:
-        from spark_jobs.features.job import build_feature_tables
-
-        built = build_feature_tables(self.demo.spark, self.demo.config, "latest")
-        self.out["features"] = {"as_of": built.as_of.isoformat(), "rows": built.rows}
-
     def train(self) -> None:
-        from ml.train import describe, train_from_lakehouse
-
-        training = train_from_lakehouse(self.demo.spark, self.demo.config, "latest")
-        print_training(training)
-        self.out["training"] = describe(training)
-
-    def materialize(self) -> None:
-        from lakecdp.decisioning.feature_store import materialize
-
-        materialize(self.demo.spark, self.demo.config)
+        """The training DAG, then what its promotion gate left in the MLflow registry."""
+        self.demo.dag("lakecdp_training")()
+        self.out["training"] = {"promotion": champion(self.demo.config)}
+        promotion = self.out["training"]["promotion"]
+        self.demo.console.print(
+            f"champion: {promotion['model']} version {promotion['version']} "
+            f"(holdout AUC {promotion['auc']:.3f}; gate: {promotion['reason']})"
+        )
 
     def decide(self) -> None:
         from lakecdp.cli.servers import start_cli_server, stop_server

@@ -66,4 +66,7 @@ def features_push(
         available_now=available_now,
         trigger_seconds=trigger_seconds,
     )
+    if stats.waiting_for:
+        console.print(f"nothing pushed: {stats.waiting_for} does not exist yet (events kept)")
+        return
     console.print(f"pushed activity of {stats.customers:,} customers in {stats.batches} batches")

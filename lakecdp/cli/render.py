@@ -14,6 +14,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from expectations.gates import GateResult
+    from lakecdp.cli.dag_runs import DagRun
     from ml.measure import Lift
     from ml.train import TrainingResult
     from synthetic_world import WorldSummary
@@ -89,6 +90,24 @@ def print_identity_run(mode: str, run_id: str, stats: dict) -> None:  # type: ig
     if "note" in stats:
         table.add_row("note", stats["note"])
     console.print(table)
+
+
+def print_dag_run(run: DagRun, out: Console) -> None:
+    """A DAG run's tasks in the order they ran: state, tries and seconds."""
+    table = Table(
+        title=f"{run.dag_id} ({run.run_id}): {run.state} in {run.wall_seconds:.1f} s, "
+        f"tasks {run.task_seconds:.1f} s, Airflow {run.overhead_seconds:.1f} s"
+    )
+    table.add_column("task")
+    table.add_column("state")
+    table.add_column("tries", justify="right")
+    table.add_column("seconds", justify="right")
+    for task in run.tasks:
+        colour = "green" if task.state == "success" else "red"
+        table.add_row(
+            task.task_id, f"[{colour}]{task.state}[/{colour}]", str(task.tries), f"{task.seconds}"
+        )
+    out.print(table)
 
 
 def print_identity_report(report: dict) -> None:  # type: ignore[type-arg]

@@ -81,6 +81,7 @@ def recent_activity(events: DataFrame) -> DataFrame:
 class PushStats:
     batches: int = 0
     customers: int = 0
+    waiting_for: str | None = None  # the table the push needs and does not find yet
 
 
 def push_batch(
@@ -123,6 +124,12 @@ def run_activity_push(
 ) -> PushStats:
     from lakecdp.decisioning.feature_store import apply_definitions
 
+    # On a new lakehouse the micro-batch runs before the first identity run: nothing can be
+    # resolved to a customer yet, so the stream is not started and keeps every event for the
+    # first push after identity has run.
+    for layer, name in (("bronze", "events"), ("silver", "id_map")):
+        if not Table(spark, config, layer, name).exists():
+            return PushStats(waiting_for=f"{layer}.{name}")
     store = apply_definitions(config)
     stats = PushStats()
     writer = (

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from lakecdp.cli.dag_runs import DagRunFailed, LocalAirflow
 from lakecdp.kernel.config import ProjectConfig
-from tests.dags.airflow_run import AirflowHome
 from tests.expectations.lake_tables import write_crm
 
 pytestmark = pytest.mark.spark
@@ -30,13 +30,13 @@ def test_a_failed_bronze_gate_stops_every_later_task_and_writes_nothing_downstre
     # A source table that lost a declared column: downstream models would read nulls.
     row = {"contact_id": "C1", "updated_at": "2026-10-01 10:00:00", "country": "SG"}
     write_crm(spark, lake, [{**row, "email": "a@example.com", "mobile": "91234567"}], ["email"])
-    airflow = AirflowHome(tmp_path / "airflow", lake)
-    airflow.migrate()
+    airflow = LocalAirflow(lake, tmp_path / "airflow", tmp_path / "logs")
 
-    run = airflow("dags", "test", "lakecdp_daily", "2026-12-01")
-    assert run.returncode != 0  # the run failed
+    with pytest.raises(DagRunFailed) as failed:
+        airflow.run("lakecdp_daily", "2026-12-01")
+    assert failed.value.run.state == "failed"
 
-    states = airflow.task_states("lakecdp_daily")
+    states = failed.value.run.states()
     assert states["ingest_batch"][0] == "success"
     assert states["bronze_gate"] == ("failed", 1)  # a gate is not retried
     assert {states[t][0] for t in AFTER_GATE} == {"upstream_failed"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -202,3 +203,19 @@ def test_micro_batch_pushes_fresh_activity_once(spark, decision_lake) -> None:  
     assert (row["open_cart"], row["views_30m"], row["last_channel"]) == ([1], [1], ["app"])
     again = run_activity_push(spark, decision_lake, available_now=True)
     assert again.customers == 0  # the checkpoint remembers what was pushed
+
+
+def test_push_waits_for_the_first_identity_run_and_keeps_the_events(spark, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """On a new lakehouse the micro-batch DAG runs before identity has: the push says what it
+    waits for and starts no stream, so its checkpoint keeps every event for the next run."""
+    from spark_jobs.features.activity_push import run_activity_push
+    from tests.expectations.lake_tables import write_events
+
+    lake = make_config(tmp_path / "lakehouse")
+    stats = run_activity_push(spark, lake, available_now=True)
+    assert stats.waiting_for == "bronze.events"
+
+    write_events(spark, lake, [{"messageId": "m-1", "anonymousId": "anon-1"}])
+    stats = run_activity_push(spark, lake, available_now=True)
+    assert (stats.waiting_for, stats.batches) == ("silver.id_map", 0)
+    assert not Path(lake.checkpoint_path("activity_push")).exists()

@@ -35,3 +35,8 @@ class AirflowConfig(Section):
         description="Spark tasks at once across every DAG: one local Spark driver per slot",
     )
     parallelism: int = Field(default=4, ge=1, description="task slots of the executor")
+    task_retries: int = Field(
+        default=2,
+        ge=0,
+        description="retries of every job task, with exponential delay (quality gates: none)",
+    )

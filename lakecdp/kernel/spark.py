@@ -16,6 +16,8 @@ from pyspark.sql import SparkSession
 
 from lakecdp.kernel.config import ProjectConfig
 
+CLASS_ARCHIVE = "spark-classes.jsa"
+
 
 class MissingJarsError(RuntimeError):
     pass
@@ -75,7 +77,16 @@ def spark_conf(config: ProjectConfig, app_name: str | None = None) -> dict[str, 
             }
         )
     conf.update(config.spark.conf)
+    archive = class_archive(config)
+    if archive.exists():  # infra/jars/archive_classes.py: a faster driver JVM start
+        options = conf.get("spark.driver.extraJavaOptions", "")
+        conf["spark.driver.extraJavaOptions"] = f"-XX:SharedArchiveFile={archive} {options}".strip()
     return conf
+
+
+def class_archive(config: ProjectConfig) -> Path:
+    """The class-data-sharing archive `make install` dumps beside the jars."""
+    return Path(config.spark.jars_dir) / CLASS_ARCHIVE
 
 
 def python_for_workers(config: ProjectConfig) -> str:

@@ -23,7 +23,8 @@ from lakecdp.cli.demo import run_demo
 from lakecdp.kernel.contracts.events import Rejection, validate_message
 from tests.conftest import forget_tables, free_port, make_config
 
-pytestmark = [pytest.mark.spark, pytest.mark.slow]
+# Every job of the demo runs as an Airflow task in its own process: about 11 min here.
+pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.timeout(1500)]
 
 DAILY_TASKS = [
     "ingest_batch",

@@ -206,7 +206,7 @@ def _audience_histories(draw: st.DrawFn) -> list[dict[str, float]]:
     ]
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
 @given(histories=_audience_histories(), seed=st.integers(min_value=0, max_value=1000))
 def test_any_sequence_of_audiences_leaves_the_destination_equal_to_the_audience(
     spark, tmp_path_factory: pytest.TempPathFactory, histories: list[dict[str, float]], seed: int

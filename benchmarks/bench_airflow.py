@@ -21,8 +21,9 @@ from benchmarks.common import REPO, write_results
 
 console = Console()
 
-# Columns that say when or by which run a row was written, not what it holds.
-WRITE_TIMES = {"updated_at", "_ingested_at", "run_id", "built_at", "_batch_id"}
+# Columns that say when or by which run a row was written, not what it holds (`_built_at` is
+# the build time every gold model and feature table stamps on its rows).
+WRITE_TIMES = {"updated_at", "_ingested_at", "run_id", "_built_at", "_batch_id"}
 
 
 def table_summaries(spark: Any, tables_root: Path) -> dict[str, tuple[int, int]]:

@@ -62,8 +62,8 @@ class ActivationDemo:
         """One run of the sync DAGs (the syncs after gold; with `scheduled`, also those on a
         cron that fires at the run's time), then the newest row of ops.sync_runs of each sync
         that ran."""
-        from pyspark.sql import Window
-        from pyspark.sql import functions as F
+        from lakecdp.kernel.delta import Lakehouse
+        from spark_jobs.activation.plan import last_runs
 
         config = self.demo.config
         ran = [n for n, s in config.syncs.items() if s.schedule == AFTER_GOLD]
@@ -71,10 +71,8 @@ class ActivationDemo:
         if scheduled and len(ran) < len(config.syncs):
             self.demo.dag("lakecdp_scheduled_syncs")()
             ran = list(config.syncs)
-        runs = self.demo.spark.read.format("delta").load(config.table_path("ops", "sync_runs"))
-        newest = Window.partitionBy("sync").orderBy(F.desc("started_at"))
-        rows = runs.withColumn("n", F.row_number().over(newest)).where("n = 1").drop("n")
-        self.out[key] = {r.sync: r.asDict() for r in rows.collect() if r.sync in ran}
+        newest = last_runs(Lakehouse(self.demo.spark, config))
+        self.out[key] = {name: newest[name].asDict() for name in ran}
 
     def _stop_receivers(self) -> None:
         from lakecdp.cli.servers import stop_server

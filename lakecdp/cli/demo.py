@@ -292,15 +292,14 @@ def run_demo(
 
 
 def last_identity_run(spark: Any, config: ProjectConfig) -> dict[str, Any]:
-    """The newest row of ops.identity_runs (its stats unpacked): what the DAG's identity task
-    did."""
-    from pyspark.sql import functions as F
+    """The newest identity run (its stats unpacked): what the DAG's identity task did."""
+    from lakecdp.kernel.delta import Lakehouse
+    from spark_jobs.identity.job import last_run_row
 
-    runs = spark.read.format("delta").load(config.table_path("ops", "identity_runs"))
-    rows = runs.orderBy(F.desc("finished_at")).limit(1).collect()
-    if not rows:
+    row = last_run_row(Lakehouse(spark, config))
+    if row is None:
         return {}
-    return {"run_id": rows[0].run_id, "mode": rows[0].mode, **json.loads(rows[0].stats)}
+    return {"run_id": row.run_id, "mode": row.mode, **json.loads(row.stats)}
 
 
 def _count_lines(files: list[Path]) -> int:

@@ -126,20 +126,12 @@ def _due(cfg: ProjectConfig, names: list[str], due_at: str) -> list[str]:
 @app.command("status")
 def sync_status() -> None:
     """The last run of every sync."""
-    from pyspark.sql import functions as F
-    from pyspark.sql.window import Window
-
     from lakecdp.kernel.delta import Lakehouse
     from lakecdp.kernel.spark import get_spark
-    from spark_jobs.activation.plan import RUNS
+    from spark_jobs.activation.plan import last_runs
 
     cfg = _config()
-    runs = Lakehouse(get_spark(cfg, "lakecdp-sync-status"), cfg).table(*RUNS)
-    last: dict[str, object] = {}
-    if runs.exists():
-        latest = Window.partitionBy("sync").orderBy(F.desc("finished_at"))
-        rows = runs.read().withColumn("_n", F.row_number().over(latest)).where("_n = 1")
-        last = {r.sync: r for r in rows.collect()}
+    last = last_runs(Lakehouse(get_spark(cfg, "lakecdp-sync-status"), cfg))
     table = Table(title="syncs")
     for column in (
         "sync",

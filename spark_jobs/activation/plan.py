@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pandas as pd
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
@@ -199,6 +199,16 @@ def source_rows(
     )
     kept = ranked.where(F.col("_n") == 1).drop("_n")
     return kept, field_types, invalid
+
+
+def last_runs(lake: Lakehouse) -> dict[str, Row]:
+    """Each sync's newest row of ops.sync_runs (none before the first run)."""
+    runs = lake.table(*RUNS)
+    if not runs.exists():
+        return {}
+    newest = Window.partitionBy("sync").orderBy(F.desc("finished_at"))
+    rows = runs.read().withColumn("_n", F.row_number().over(newest)).where("_n = 1").drop("_n")
+    return {r.sync: r for r in rows.collect()}
 
 
 def sync_state(spark: SparkSession, config: ProjectConfig, name: str) -> DataFrame:

@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from functools import reduce
 from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from lakecdp.identity.rules import IdentityRules
@@ -490,14 +490,20 @@ class _LastRun:
     watermarks: dict[str, datetime]
 
 
-def _last_run(lake: Lakehouse) -> _LastRun | None:
+def last_run_row(lake: Lakehouse) -> Row | None:
+    """The newest row of ops.identity_runs (none before the first run)."""
     if not lake.table(*RUNS).exists():
         return None
     rows = lake.table(*RUNS).read().orderBy(F.desc("finished_at")).limit(1).collect()
-    if not rows:
+    return rows[0] if rows else None
+
+
+def _last_run(lake: Lakehouse) -> _LastRun | None:
+    row = last_run_row(lake)
+    if row is None:
         return None
-    marks = {k: datetime.fromisoformat(v) for k, v in json.loads(rows[0].watermarks).items()}
-    return _LastRun(rows[0].started_at, marks)
+    marks = {k: datetime.fromisoformat(v) for k, v in json.loads(row.watermarks).items()}
+    return _LastRun(row.started_at, marks)
 
 
 def _finish(

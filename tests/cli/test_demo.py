@@ -22,20 +22,10 @@ from rich.console import Console
 from lakecdp.cli.demo import run_demo
 from lakecdp.kernel.contracts.events import Rejection, validate_message
 from tests.conftest import forget_tables, free_port, make_config
+from tests.dags.daily import DAILY_TASKS
 
 # Every job of the demo runs as an Airflow task in its own process: about 11 min here.
 pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.timeout(1500)]
-
-DAILY_TASKS = [
-    "ingest_batch",
-    "bronze_gate",
-    "identity_run",
-    "identity_gate",
-    "dbt_build",
-    "gold_gate",
-    "feature_tables",
-    "materialize",
-]
 
 
 def expected_event_ids(world: Path) -> set[str]:

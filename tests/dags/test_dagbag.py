@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO
+from tests.dags.daily import DAILY_TASKS
 
 DAGS = REPO / "dags"
 EXPECTED = {
@@ -88,16 +89,7 @@ def test_the_daily_dag_gates_each_stage_before_the_next_and_emits_gold_and_featu
     parsed: dict[str, Any],
 ) -> None:
     tasks = parsed["dags"]["lakecdp_daily"]["tasks"]
-    order = [
-        "ingest_batch",
-        "bronze_gate",
-        "identity_run",
-        "identity_gate",
-        "dbt_build",
-        "gold_gate",
-        "feature_tables",
-        "materialize",
-    ]
+    order = DAILY_TASKS
     assert set(tasks) == set(order)
     for before, after in itertools.pairwise(order):
         assert tasks[after]["upstream"] == [before]

@@ -10,18 +10,12 @@ import pytest
 
 from lakecdp.cli.dag_runs import DagRunFailed, LocalAirflow
 from lakecdp.kernel.config import ProjectConfig
+from tests.dags.daily import DAILY_TASKS
 from tests.expectations.lake_tables import write_crm
 
 pytestmark = pytest.mark.spark
 
-AFTER_GATE = (
-    "identity_run",
-    "identity_gate",
-    "dbt_build",
-    "gold_gate",
-    "feature_tables",
-    "materialize",
-)
+AFTER_GATE = DAILY_TASKS[DAILY_TASKS.index("bronze_gate") + 1 :]
 
 
 def test_a_failed_bronze_gate_stops_every_later_task_and_writes_nothing_downstream(

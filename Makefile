@@ -12,7 +12,7 @@ VENV_STAMP := .venv/.lakecdp-installed
 JARS_STAMP := $(JARS_DIR)/.installed
 CLASS_ARCHIVE := $(JARS_DIR)/spark-classes.jsa
 
-.PHONY: help install uv jars services demo test test-fast lint format bench-ingest bench-identity bench-febrl bench-dbt bench-serve bench-sync bench-demo bench-airflow collect stream sql sql-shell serve airflow airflow-stop clean
+.PHONY: help install uv jars services demo test test-fast lint format bench-ingest bench-identity bench-febrl bench-dbt bench-serve bench-sync bench-demo bench-airflow collect stream sql sql-shell serve mlflow feast-ui airflow airflow-stop clean
 
 help:
 	@echo "make demo          install what is missing, then run the end-to-end demo"
@@ -29,6 +29,8 @@ help:
 	@echo "make sql           SQL endpoint for analysts: jdbc:hive2://localhost:10000 (docs/catalog.md)"
 	@echo "make sql-shell     spark-sql shell on the same shared catalog"
 	@echo "make serve         the decision endpoint: POST /v1/decide on http://127.0.0.1:8090"
+	@echo "make mlflow        MLflow UI on the project's runs and models: http://127.0.0.1:5000"
+	@echo "make feast-ui      Feast UI on the lakehouse's feature registry: http://127.0.0.1:8888"
 	@echo "make services      start the local PostgreSQL (Hive metastore) and Redis if they are down"
 	@echo "make airflow       Airflow on http://localhost:8080 running dags/ (docs/orchestration.md)"
 	@echo "make airflow-stop  stop what make airflow started"
@@ -126,6 +128,13 @@ sql-shell: install services
 
 serve: install
 	$(RUN) lakecdp serve
+
+# The MLflow and Feast UIs on this lakehouse's model store and feature registry, in the foreground.
+mlflow: install
+	$(RUN) lakecdp ui mlflow
+
+feast-ui: install
+	$(RUN) lakecdp ui feast
 
 clean:
 	rm -rf .lakehouse spark-warehouse metastore_db derby.log

@@ -7,7 +7,17 @@ from feast import FeatureService, FeatureView
 from spark_jobs.features.transactions import FEATURE_COLUMNS
 
 PROPENSITY_SERVICE = "purchase_propensity_v1"
+CHURN_SERVICE = "churn_risk_v1"
 DECISION_SERVICE = "decision_context_v1"
+# The churn-risk model's inputs: how long since, how regular, how much lately.
+CHURN_FEATURES = (
+    "recency_days",
+    "frequency",
+    "tenure_days",
+    "interpurchase_days",
+    "orders_90d",
+    "value_90d",
+)
 
 
 def feature_services(views: dict[str, FeatureView]) -> list[FeatureService]:
@@ -17,6 +27,11 @@ def feature_services(views: dict[str, FeatureView]) -> list[FeatureService]:
             name=PROPENSITY_SERVICE,
             features=[transactions[list(FEATURE_COLUMNS)]],
             description="Inputs of the purchase_propensity model.",
+        ),
+        FeatureService(
+            name=CHURN_SERVICE,
+            features=[transactions[list(CHURN_FEATURES)]],
+            description="Inputs of the churn_risk model.",
         ),
         FeatureService(
             name=DECISION_SERVICE,

@@ -22,6 +22,7 @@ from lakecdp.cli import (
     sql,
     status,
     sync,
+    ui,
 )
 from lakecdp.cli._app import app
 
@@ -42,5 +43,6 @@ app.add_typer(measure.app, name="measure")
 app.add_typer(sql.app, name="sql")
 app.add_typer(sync.app, name="sync")
 app.add_typer(airflow.app, name="airflow")
+app.add_typer(ui.app, name="ui")
 
 __all__ = ["app"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -70,3 +71,74 @@ def features_push(
         console.print(f"nothing pushed: {stats.waiting_for} does not exist yet (events kept)")
         return
     console.print(f"pushed activity of {stats.customers:,} customers in {stats.batches} batches")
+
+
+@app.command("training-set")
+def features_training_set(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Parquet file (or .csv) to write")],
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="a registered model: its service, label and horizon"),
+    ] = None,
+    service: Annotated[
+        str | None, typer.Option("--service", help="a Feast feature service (the inputs)")
+    ] = None,
+    horizon_days: Annotated[
+        int | None, typer.Option("--horizon-days", min=1, help="label window after the cutoff")
+    ] = None,
+    label: Annotated[
+        str | None, typer.Option("--label", help="purchase (default) or no_purchase")
+    ] = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """The point-in-time training set the platform trains on (Feast historical join, labels,
+    a `split` column: train the model on `train` rows only; `holdout` customers are the gate's).
+    For a registered model's inputs and label it also refreshes that model's evaluation set."""
+    from lakecdp.decisioning.feature_store import apply_definitions
+    from lakecdp.kernel.config import ModelConfig
+    from lakecdp.kernel.spark import get_spark
+    from ml.training_set import NotEnoughHistory, build_training_set
+    from spark_jobs.features.job import resolve_as_of
+
+    cfg = _config()
+    try:
+        base = cfg.models.model(model or cfg.models.registered_model)
+    except KeyError as exc:
+        console.print(f"[red]{exc.args[0]}[/red]")
+        raise typer.Exit(2) from None
+    if label not in (None, "purchase", "no_purchase"):
+        console.print(f"[red]--label: {label!r} is not purchase or no_purchase[/red]")
+        raise typer.Exit(2)
+    spec = ModelConfig(
+        feature_service=service or base.feature_service,
+        label=label or base.label,  # type: ignore[arg-type]
+        horizon_days=horizon_days or base.horizon_days,
+    )
+    spark = get_spark(cfg, "lakecdp-training-set")
+    store = apply_definitions(cfg)
+    if spec.feature_service not in {s.name for s in store.list_feature_services()}:
+        known = ", ".join(sorted(s.name for s in store.list_feature_services()))
+        console.print(f"[red]--service: no feature service {spec.feature_service!r} ({known})[/]")
+        raise typer.Exit(2)
+    try:
+        training = build_training_set(spark, cfg, store, resolve_as_of(spark, cfg, as_of), spec)
+    except NotEnoughHistory as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if output.suffix == ".csv":
+        training.frame.to_csv(output, index=False)
+    else:
+        training.frame.to_parquet(output, index=False)
+    counts = training.frame.groupby("split")["label"].agg(["size", "sum"])
+    parts = ", ".join(
+        f"{s}: {int(r['size']):,} rows, {int(r['sum']):,} positive" for s, r in counts.iterrows()
+    )
+    console.print(
+        f"{training.model} as of {training.as_of:%Y-%m-%d %H:%M}: {parts}; "
+        f"features {', '.join(training.features)} -> {output}"
+    )
+    if training.evaluation is not None:
+        console.print(f"gate's evaluation set: {training.evaluation.reference}")
+    else:
+        console.print("no registered model has these inputs and label: the gate's sets unchanged")

@@ -1,4 +1,5 @@
-"""`lakecdp model`: train and promote propensity models; backtest on any transaction log."""
+"""`lakecdp model`: train the platform's models; evaluate, promote and roll back any registered
+version (a data scientist's own included) through the same gate; backtest on any log."""
 
 from __future__ import annotations
 
@@ -9,25 +10,136 @@ from typing import Annotated
 import typer
 
 from lakecdp.cli._app import AsOfOption, _config
-from lakecdp.cli.render import console, print_backtest, print_training
+from lakecdp.cli.render import (
+    console,
+    print_backtest,
+    print_evaluation,
+    print_promotion,
+    print_training,
+)
 
-app = typer.Typer(no_args_is_help=True, help="Purchase-propensity models in MLflow (ml/).")
+app = typer.Typer(no_args_is_help=True, help="Registered models in MLflow (ml/, docs/models.md).")
+
+NameArgument = Annotated[str, typer.Argument(help="registered model name (models.registered)")]
+VersionOption = Annotated[
+    str, typer.Option("--version", "-v", help="version number, or an alias such as challenger")
+]
+REFUSED = 2  # exit code: the version cannot be judged (signature, files, no evaluation set)
 
 
 @app.command("train")
-def model_train(as_of: AsOfOption = None) -> None:
-    """Train, log and register the models; promote the best if it beats the champion."""
+def model_train(
+    as_of: AsOfOption = None,
+    model: Annotated[
+        list[str] | None, typer.Option("--model", help="only these models (default: all)")
+    ] = None,
+    gate: Annotated[
+        bool,
+        typer.Option(
+            "--gate/--no-gate",
+            help="apply the promotion gate to the best version (--no-gate: register and alias "
+            "it challenger only, for `model promote` to judge)",
+        ),
+    ] = True,
+) -> None:
+    """Train, log and register the platform's models; alias the best challenger; gate it."""
     from lakecdp.kernel.spark import get_spark
     from ml.train import train_from_lakehouse
-    from ml.training_set import NotEnoughHistory
 
     cfg = _config()
+    for name in model or []:
+        _known(cfg, name)
+    run = train_from_lakehouse(
+        get_spark(cfg, "lakecdp-train"), cfg, as_of, models=model or None, gate=gate
+    )
+    for result in run.results:
+        print_training(result)
+    for name, why in run.skipped.items():
+        console.print(f"[yellow]{name} not trained: {why}[/yellow]")
+    if not run.results:
+        raise typer.Exit(1)
+
+
+def _known(cfg: object, name: str) -> None:
     try:
-        result = train_from_lakehouse(get_spark(cfg, "lakecdp-train"), cfg, as_of)
-    except NotEnoughHistory as exc:
+        cfg.models.model(name)  # type: ignore[attr-defined]
+    except KeyError as exc:
+        console.print(f"[red]{exc.args[0]}[/red]")
+        raise typer.Exit(REFUSED) from None
+
+
+@app.command("evaluate")
+def model_evaluate(name: NameArgument, version: VersionOption) -> None:
+    """Score a version on the gate's held-out rows (AUC, PR-AUC, Brier, ECE) and log the
+    evidence to its run; nothing moves."""
+    from ml.candidates import ModelRefused
+    from ml.evaluation_set import NoEvaluationSet
+    from ml.promotion import evaluate
+
+    cfg = _config()
+    _known(cfg, name)
+    try:
+        result = evaluate(cfg, name, version)
+    except (ModelRefused, NoEvaluationSet) as exc:
+        console.print(f"[red]refused: {exc}[/red]")
+        raise typer.Exit(REFUSED) from None
+    print_evaluation(result)
+
+
+@app.command("promote")
+def model_promote(
+    name: NameArgument,
+    version: VersionOption,
+    force: Annotated[
+        str | None,
+        typer.Option("--force", help="promote even if the gate says no; the reason is recorded"),
+    ] = None,
+    rejection_ok: Annotated[
+        bool,
+        typer.Option(
+            "--rejection-ok",
+            help="exit 0 when the gate keeps the champion (a scheduled run's normal outcome)",
+        ),
+    ] = False,
+) -> None:
+    """Judge a version against the champion on the same held-out rows; move the `champion`
+    alias only if it beats it on AUC and is no worse calibrated (exit 1 if not)."""
+    from ml.candidates import ModelRefused
+    from ml.evaluation_set import NoEvaluationSet
+    from ml.promotion import promote
+
+    cfg = _config()
+    _known(cfg, name)
+    if force is not None and not force.strip():
+        console.print("[red]--force needs a reason[/red]")
+        raise typer.Exit(REFUSED)
+    try:
+        decision = promote(cfg, name, version, force_reason=force)
+    except (ModelRefused, NoEvaluationSet) as exc:
+        console.print(f"[red]refused: {exc}[/red]")
+        raise typer.Exit(REFUSED) from None
+    print_promotion(decision)
+    if not decision.promoted and not rejection_ok:
+        raise typer.Exit(1)
+
+
+@app.command("rollback")
+def model_rollback(
+    name: NameArgument,
+    reason: Annotated[str | None, typer.Option("--reason", help="recorded in the history")] = None,
+) -> None:
+    """Return the `champion` alias to the champion before the current one."""
+    from ml.candidates import ModelRefused
+    from ml.promotion import rollback
+
+    cfg = _config()
+    _known(cfg, name)
+    try:
+        done = rollback(cfg, name, reason)
+    except ModelRefused as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
-    print_training(result)
+    console.print(f"{name}: champion v{done.from_version} -> v{done.to_version}")
 
 
 @app.command("backtest")

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from expectations.gates import GateResult
     from lakecdp.cli.dag_runs import DagRun
     from ml.measure import Lift
+    from ml.promotion import Evaluation, PromotionDecision
     from ml.train import TrainingResult
     from synthetic_world import WorldSummary
 
@@ -149,25 +150,51 @@ def print_identity_report(report: dict) -> None:  # type: ignore[type-arg]
         console.print(f"identifiers per profile: {report[name]['identifiers_per_profile']}")
 
 
+def _metric_cells(m: dict[str, float]) -> list[str]:
+    return [f"{m[k]:.4f}" for k in ("auc", "pr_auc", "brier", "ece")]
+
+
 def print_training(result: TrainingResult) -> None:
-    table = Table(title=f"purchase propensity, {result.rows:,} training rows")
+    table = Table(
+        title=f"{result.model}, {result.rows:,} training rows as of {result.as_of:%Y-%m-%d}"
+    )
     for col in ("version", "model", "AUC", "PR-AUC", "Brier", "ECE"):
         table.add_column(col, justify="left" if col == "model" else "right")
     for v in result.versions:
-        m = v.metrics
-        table.add_row(
-            v.version,
-            v.kind,
-            f"{m['auc']:.4f}",
-            f"{m['pr_auc']:.4f}",
-            f"{m['brier']:.4f}",
-            f"{m['ece']:.4f}",
-        )
+        table.add_row(v.version, v.kind, *_metric_cells(v.metrics))
     console.print(table)
     if result.promotion:
-        p = result.promotion
+        print_promotion(result.promotion)
+    elif result.challenger:
+        console.print(
+            f"{result.model} v{result.challenger} is the challenger: "
+            f"`lakecdp model promote {result.model} --version challenger` judges it"
+        )
+
+
+def print_evaluation(result: Evaluation) -> None:
+    table = Table(title=f"{result.model} v{result.version} on the {result.evaluation_set}")
+    for col in ("AUC", "PR-AUC", "Brier", "ECE", "base rate"):
+        table.add_column(col, justify="right")
+    table.add_row(*_metric_cells(result.metrics), f"{result.metrics['base_rate']:.3f}")
+    console.print(table)
+    if result.unused_features:
+        console.print(f"features the model does not use: {', '.join(result.unused_features)}")
+
+
+def print_promotion(p: PromotionDecision) -> None:
+    table = Table(title=f"{p.model}: promotion gate")
+    for col in ("", "version", "AUC", "PR-AUC", "Brier", "ECE"):
+        table.add_column(col, justify="left" if not col else "right")
+    table.add_row("challenger", p.challenger_version, *_metric_cells(p.challenger))
+    if p.champion is not None:
+        table.add_row("champion", p.champion_version or "", *_metric_cells(p.champion))
+    console.print(table)
+    if p.forced:
+        verdict = "[yellow]forced to champion[/]"
+    else:
         verdict = "[green]promoted to champion[/]" if p.promoted else "[yellow]not promoted[/]"
-        console.print(f"challenger v{p.challenger_version}: {verdict} ({p.reason})")
+    console.print(f"{p.model} v{p.challenger_version}: {verdict} ({p.reason})")
 
 
 def print_backtest(report: dict[str, Any], cutoff: str, horizon_days: int, folds: int) -> None:

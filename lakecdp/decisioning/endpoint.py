@@ -25,6 +25,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -38,7 +39,7 @@ from lakecdp.decisioning.rules import ANY_CHANNEL, CustomerContext, Outcome, cho
 from lakecdp.identity.rules import IdentityRules
 from lakecdp.kernel.asgi import run_asgi
 from lakecdp.kernel.config import ProjectConfig
-from ml.serving.champion import ChampionHolder
+from ml.serving.champion import Champions
 
 
 class DecideResponse(BaseModel):
@@ -47,8 +48,14 @@ class DecideResponse(BaseModel):
     action: str
     action_kind: str
     channel: str | None
-    score: float | None
-    model_version: str | None
+    score: float | None = Field(description="the primary model's score (models.registered)")
+    model_version: str | None = Field(description="the primary model's version that scored")
+    scores: dict[str, float] = Field(
+        default_factory=dict, description="every registered model's score, by model name"
+    )
+    model_versions: dict[str, str] = Field(
+        default_factory=dict, description="the version of each model that scored"
+    )
     experiment: str
     arm: str | None
     fallback: bool
@@ -95,7 +102,7 @@ class DecisionService:
     config: ProjectConfig
     online: OnlineFeatures
     caps: CapCounter
-    champion: ChampionHolder
+    champion: Champions
     log: DecisionLog
 
     def __post_init__(self) -> None:
@@ -111,7 +118,7 @@ class DecisionService:
         except Exception as exc:  # any failure to read means not ready; say which
             waiting.append(f"online store: {exc}")
         if not self.champion.ready:
-            waiting.append(self.champion.problem or "champion not loaded")
+            waiting.append(self.champion.problem or "champions not looked up yet")
         return waiting
 
     def ready_to_decide(self) -> bool:
@@ -123,11 +130,12 @@ class DecisionService:
     def from_config(cls, config: ProjectConfig) -> "DecisionService":
         from lakecdp.decisioning.caps import cap_counter
 
+        online = OnlineFeatures(config)
         return cls(
             config,
-            OnlineFeatures(config),
+            online,
             cap_counter(config),
-            ChampionHolder(config),
+            Champions(config, online.service_features),
             DecisionLog(config.decision_log_dir),
         )
 
@@ -136,8 +144,10 @@ class DecisionService:
         now = datetime.now(UTC)
         experiment = cfg.experiments[cfg.experiment]
         customer_id, why_unknown = self._resolve(request)
-        model = self.champion.current
+        served = self.champion.served()
+        model = served.get(self.champion.primary)
         score: float | None = None
+        scores: dict[str, float] = {}
         arm = None
         reasons: list[str] = []
         if customer_id is None:
@@ -153,12 +163,20 @@ class DecisionService:
             else:
                 if model is None:
                     reasons.append("no champion model: rules without a score")
-                elif history:
-                    score = model.score(features)
-                    reasons.append(f"score {score:.3f} by model v{model.version} ({model.kind})")
-                else:
+                if history:
+                    for name, loaded in served.items():
+                        scores[name] = loaded.score(features)
+                        by = f"by model v{loaded.version} ({loaded.kind})"
+                        if name == self.champion.primary:
+                            score = scores[name]
+                            reasons.insert(0, f"score {score:.3f} {by}")
+                        else:
+                            reasons.append(f"{name} score {scores[name]:.3f} {by}")
+                elif served:
                     reasons.append("no purchase history: no score")
-                ctx = CustomerContext(customer_id, features.get("market"), features, score, arm)
+                ctx = CustomerContext(
+                    customer_id, features.get("market"), features, score, arm, scores
+                )
                 outcome = choose_action(
                     cfg,
                     ctx,
@@ -177,6 +195,8 @@ class DecisionService:
             channel=outcome.channel,
             score=score,
             model_version=model.version if model else None,
+            scores=scores,
+            model_versions={n: served[n].version for n in scores},
             experiment=cfg.experiment,
             arm=arm,
             fallback=outcome.fallback,
@@ -221,6 +241,18 @@ def create_app(config: ProjectConfig, service: DecisionService | None = None) ->
         buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0),
         registry=registry,
     )
+    served_version = Gauge(
+        "lakecdp_model_served_version",
+        "The champion version each registered model serves (-1: none)",
+        ["model"],
+        registry=registry,
+    )
+    load_failures = Gauge(
+        "lakecdp_model_load_failures",
+        "Champion versions refused since start (signature mismatch, unloadable), per model",
+        ["model"],
+        registry=registry,
+    )
     state: dict[str, DecisionService] = {}
 
     @asynccontextmanager
@@ -261,16 +293,23 @@ def create_app(config: ProjectConfig, service: DecisionService | None = None) ->
         if waiting:
             response.status_code = 503
             return {"status": "not_ready", "waiting_for": waiting}
-        model = state["service"].champion.current
+        champions = state["service"].champion
+        model = champions.current
         return {
             "status": "ok",
             "model_version": model.version if model else None,
+            "models": champions.status(),
+            "problems": champions.problems(),
             "experiment": config.decisioning.experiment,
             "online_store": config.features.online_store,
         }
 
     @app.get("/metrics")
     def metrics() -> Response:
+        for name, status in state["service"].champion.status().items():
+            version = status["served_version"]
+            served_version.labels(name).set(int(version) if version else -1)
+            load_failures.labels(name).set(status["load_failures"])
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -45,6 +45,11 @@ class OnlineFeatures:
         views = self.registry.service(DECISION_SERVICE)
         return self.reader.read(views, {"customer_id": customer_id})
 
+    def service_features(self, service: str) -> list[str]:
+        """A feature service's features, in its order (what a model's signature is checked
+        against before it serves)."""
+        return _features(self.registry, service)
+
     def has_transactions(self, features: Mapping[str, Any]) -> bool:
         """Any of the propensity model's inputs known: the customer has purchase history."""
         return any(

@@ -27,8 +27,9 @@ class CustomerContext:
     customer_id: str
     market: str | None
     features: Mapping[str, Any]
-    score: float | None
+    score: float | None  # the primary model's
     arm: Arm
+    scores: Mapping[str, float] = field(default_factory=dict)  # every served model's, by name
 
 
 @dataclass
@@ -72,6 +73,12 @@ def _eligible(action: ActionConfig, ctx: CustomerContext, market: str) -> tuple[
             return False, "needs a score, none available"
         if not action.min_score <= ctx.score <= action.max_score:
             return False, f"score {ctx.score:.3f} outside [{action.min_score}, {action.max_score}]"
+    for model, band in action.scores.items():
+        score = ctx.scores.get(model)
+        if score is None:
+            return False, f"needs a {model} score, none available"
+        if not band.min <= score <= band.max:
+            return False, f"{model} score {score:.3f} outside [{band.min}, {band.max}]"
     return True, None
 
 

@@ -117,6 +117,16 @@ class Table:
         updates and deletes in one pass); `on` as in `update_matching`. Call `.execute()`."""
         return self._merge(source, on)
 
+    def add_missing_columns(self, schema: StructType) -> list[str]:
+        """Add the columns of `schema` the table lacks (old rows read NULL), so a field added to
+        a contract reaches a table written before it without a rewrite; returns their names."""
+        existing = set(self.spark.read.format("delta").load(self.path).columns)
+        new = [f for f in schema.fields if f.name not in existing]
+        if new:
+            columns = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in new)
+            self.spark.sql(f"ALTER TABLE delta.`{self.path}` ADD COLUMNS ({columns})")
+        return [f.name for f in new]
+
     def last_commit_metrics(self) -> dict[str, Any]:
         """Delta's operation metrics of the newest commit (e.g. a merge's numTargetRowsInserted)."""
         row = DeltaTable.forPath(self.spark, self.path).history(1).select("operationMetrics")

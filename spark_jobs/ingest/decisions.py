@@ -17,6 +17,7 @@ from pyspark.sql.types import (
     ArrayType,
     BooleanType,
     DoubleType,
+    MapType,
     StringType,
     StructField,
     StructType,
@@ -38,6 +39,8 @@ DECISION_SCHEMA = StructType(
         StructField("channel", StringType()),
         StructField("score", DoubleType()),
         StructField("model_version", StringType()),
+        StructField("scores", MapType(StringType(), DoubleType())),
+        StructField("model_versions", MapType(StringType(), StringType())),
         StructField("experiment", StringType()),
         StructField("arm", StringType()),
         StructField("fallback", BooleanType()),
@@ -92,6 +95,8 @@ def ingest_decisions(spark: SparkSession, config: ProjectConfig) -> dict[str, in
     bronze = Table(spark, config, *DECISIONS)
     if not bronze.exists():  # created empty, so that the merge's own metrics count every insert
         bronze.append(good.limit(0))
+    else:  # a table from before the per-model scores
+        bronze.add_missing_columns(good.schema)
     bronze.merge(good, ["decision_id"])  # insert-only: a logged decision never changes
     inserted = int(bronze.last_commit_metrics().get("numTargetRowsInserted", 0))
     refused = to_quarantine(

@@ -21,8 +21,8 @@ from lakecdp.decisioning.decision_log import DecisionLog
 from lakecdp.decisioning.endpoint import DecisionService, create_app
 from lakecdp.decisioning.online_features import IDENTIFIER_VIEW, OnlineFeatures
 from lakecdp.kernel.config import ProjectConfig
-from ml.serving.champion import ChampionHolder
-from ml.serving.registry import ModelVersion
+from ml.serving.champion import Champions
+from ml.serving.registry import ModelVersion, Registry
 from tests.conftest import free_port, make_config, wait_for
 
 HEAVY = ("feast", "mlflow", "sklearn", "pandas", "pyspark", "scipy", "skops", "sqlalchemy")
@@ -56,12 +56,13 @@ def _materialize(config: ProjectConfig) -> None:
 
 
 @contextmanager
-def running(config: ProjectConfig, champion: ChampionHolder) -> Iterator[str]:
+def running(config: ProjectConfig, registry: Registry | None = None) -> Iterator[str]:
+    online = OnlineFeatures(config)
     service = DecisionService(
         config,
-        OnlineFeatures(config),
+        online,
         cap_counter(config),
-        champion,
+        Champions(config, online.service_features, registry),
         DecisionLog(config.decision_log_dir),
     )
     port = free_port()
@@ -89,7 +90,7 @@ def test_not_ready_until_the_champion_lookup_settles(tmp_path: Path) -> None:
     config = make_config(tmp_path / "lakehouse")
     _materialize(config)
     registry = GatedRegistry()
-    with running(config, ChampionHolder(config, registry=registry)) as url:
+    with running(config, registry) as url:
         health = httpx.get(f"{url}/health")
         assert health.status_code == 503
         assert any("champion" in w for w in health.json()["waiting_for"]), health.json()
@@ -105,7 +106,7 @@ def test_not_ready_until_the_champion_lookup_settles(tmp_path: Path) -> None:
 
 def test_not_ready_while_the_online_store_is_missing(tmp_path: Path) -> None:
     config = make_config(tmp_path / "lakehouse")
-    with running(config, ChampionHolder(config)) as url:  # no MLflow store: no champion
+    with running(config) as url:  # no MLflow store: no champion
         health = httpx.get(f"{url}/health")
         assert health.status_code == 503
         assert health.json()["waiting_for"] == [

@@ -16,12 +16,17 @@ import pytest
 
 from lakecdp.kernel.config import ProjectConfig
 from ml.models import TRUSTED_TYPES, make_model
-from ml.serving.champion import ChampionHolder
+from ml.serving.champion import ChampionHolder, Champions
 from ml.serving.registry import FallbackRegistry, MlflowRegistry, SqlRegistry, registry_for
 from ml.serving.scorer import PortableModel
 from ml.tracking import CHALLENGER, CHAMPION, mlflow_client
 from spark_jobs.features.transactions import FEATURE_COLUMNS
 from tests.conftest import free_port, make_config
+
+
+def SERVICE_FEATURES(service: str) -> list[str]:
+    """The feature service every model here reads: the transaction features."""
+    return list(FEATURE_COLUMNS)
 
 
 @dataclass
@@ -37,6 +42,7 @@ def tracked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tracked]:
     """Two registered versions of our model kinds, tagged as ml/train.py tags them."""
     import mlflow
     import mlflow.sklearn
+    from mlflow.models import infer_signature
 
     config = make_config(tmp_path_factory.mktemp("registry") / "lakehouse")
     client = mlflow_client(config)
@@ -52,6 +58,8 @@ def tracked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tracked]:
                 name="model",
                 registered_model_name=name,
                 skops_trusted_types=list(TRUSTED_TYPES),
+                signature=infer_signature(x, y.astype(float)),
+                pyfunc_predict_fn="predict_proba",
             )
         version = str(info.registered_model_version)
         client.set_model_version_tag(name, version, "model_kind", kind)
@@ -122,10 +130,10 @@ def test_the_holder_loads_the_champion_and_follows_the_alias(tracked: Tracked) -
     tracked.client.set_registered_model_alias(
         tracked.name, CHAMPION, versions["logistic_regression"]
     )
-    holder = ChampionHolder(tracked.config)
-    assert not holder.ready and holder.current is None
+    holder = ChampionHolder(tracked.config, tracked.name, SERVICE_FEATURES)
+    assert not holder.settled and holder.current is None
     loaded = holder.refresh()
-    assert holder.ready and loaded is not None
+    assert holder.settled and loaded is not None
     assert (loaded.version, loaded.kind) == (versions["logistic_regression"], "logistic_regression")
     assert isinstance(loaded.model, PortableModel)
     tracked.client.set_registered_model_alias(tracked.name, CHAMPION, versions["gradient_boosting"])
@@ -137,10 +145,10 @@ def test_the_holder_loads_the_champion_and_follows_the_alias(tracked: Tracked) -
 
 
 def test_no_champion_registered_is_ready_without_a_model(tmp_path: Path) -> None:
-    holder = ChampionHolder(make_config(tmp_path / "lakehouse"))
-    holder.start()
+    champions = Champions(make_config(tmp_path / "lakehouse"), SERVICE_FEATURES)
+    champions.start()
     try:
-        assert holder.wait_ready(timeout=30)
-        assert holder.current is None and holder.problem is None
+        assert champions.wait_ready(timeout=30)
+        assert champions.current is None and champions.problems() == {}
     finally:
-        holder.stop()
+        champions.stop()

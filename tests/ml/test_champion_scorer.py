@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ml.models import MODEL_KINDS, TRUSTED_TYPES, _log1p_nonnegative, make_model
-from ml.serving.champion import SklearnModel, load_model
+from ml.serving.champion import load_model
+from ml.serving.pyfunc import PyfuncScorer
 from ml.serving.registry import ModelVersion
 from ml.serving.scorer import KNOWN_FUNCTIONS, PortableModel
 from spark_jobs.features.transactions import FEATURE_COLUMNS
@@ -39,6 +40,7 @@ def _training_frame(rows: int = 3000, seed: int = 11) -> tuple[pd.DataFrame, np.
 def _saved(kind: str, folder: Path) -> Any:
     """Fit `kind` and save it the way ml/train.py logs it; return the fitted model."""
     import mlflow.sklearn
+    from mlflow.models import infer_signature
 
     x, y = _training_frame()
     model = make_model(kind, seed=7)  # type: ignore[arg-type]
@@ -48,6 +50,8 @@ def _saved(kind: str, folder: Path) -> Any:
         str(folder),
         serialization_format="skops",
         skops_trusted_types=list(TRUSTED_TYPES),
+        signature=infer_signature(x, y.astype(float)),
+        pyfunc_predict_fn="predict_proba",
     )
     return model
 
@@ -58,7 +62,9 @@ def fitted(
 ) -> tuple[Any, PortableModel]:
     folder = tmp_path_factory.mktemp(f"model-{request.param}") / "model"
     model = _saved(request.param, folder)
-    scorer = load_model(ModelVersion("m", "1", str(folder), {}), tracking_uri="unused")
+    scorer = load_model(
+        ModelVersion("m", "1", str(folder), {}), "unused", FEATURE_COLUMNS, "service"
+    )
     assert isinstance(scorer, PortableModel), "every kind we train scores without sklearn"
     return model, scorer
 
@@ -108,8 +114,9 @@ def test_known_functions_are_the_training_ones() -> None:
         np.testing.assert_array_equal(function(x), _log1p_nonnegative(x))
 
 
-def test_a_model_the_scorer_does_not_know_is_loaded_with_mlflow(tmp_path: Path) -> None:
+def test_a_model_the_scorer_does_not_know_is_loaded_as_an_mlflow_pyfunc(tmp_path: Path) -> None:
     import mlflow.sklearn
+    from mlflow.models import infer_signature
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
@@ -127,9 +134,13 @@ def test_a_model_the_scorer_does_not_know_is_loaded_with_mlflow(tmp_path: Path) 
         str(tmp_path / "mm"),
         serialization_format="skops",
         skops_trusted_types=["numpy.dtype"],
+        signature=infer_signature(x, y.astype(float)),
+        pyfunc_predict_fn="predict_proba",
     )
-    scorer = load_model(ModelVersion("m", "1", str(tmp_path / "mm"), {}), tracking_uri="unused")
-    assert isinstance(scorer, SklearnModel)
+    scorer = load_model(
+        ModelVersion("m", "1", str(tmp_path / "mm"), {}), "unused", FEATURE_COLUMNS, "service"
+    )
+    assert isinstance(scorer, PyfuncScorer)
     features = {c: 5.0 for c in FEATURE_COLUMNS} | {"monetary": None}
     assert scorer.score(features) == _sklearn(model, features)
 
@@ -142,7 +153,8 @@ def test_loading_a_champion_imports_neither_sklearn_nor_pandas(tmp_path: Path) -
         "import sys\n"
         "from ml.serving.champion import load_model\n"
         "from ml.serving.registry import ModelVersion\n"
-        f"m = load_model(ModelVersion('m', '1', {str(tmp_path / 'gb')!r}, {{}}), 'unused')\n"
+        f"m = load_model(ModelVersion('m', '1', {str(tmp_path / 'gb')!r}, {{}}), 'unused', "
+        f"{list(FEATURE_COLUMNS)!r}, 'service')\n"
         "print(m.score({}))\n"
         "heavy = ('sklearn', 'pandas', 'scipy', 'mlflow', 'skops', 'feast', 'pyspark')\n"
         "print(sorted(h for h in heavy if h in sys.modules))\n"

@@ -15,7 +15,9 @@ from tests.conftest import make_config
 def config(tmp_path_factory: pytest.TempPathFactory) -> ProjectConfig:
     return make_config(
         tmp_path_factory.mktemp("promotion"),
-        LAKECDP__MODELS__PROMOTION='{"min_auc_gain": 0.01, "max_brier_increase": 0.002}',
+        LAKECDP__MODELS__REGISTERED__PURCHASE_PROPENSITY__PROMOTION=(
+            '{"min_auc_gain": 0.01, "max_brier_increase": 0.002, "max_ece_increase": 0.02}'
+        ),
     )
 
 
@@ -35,12 +37,17 @@ def test_one_class_gives_undefined_auc_not_an_error() -> None:
 
 
 def test_judge_needs_auc_gain_and_calibration_no_worse(config: ProjectConfig) -> None:
-    champion = {"auc": 0.80, "brier": 0.150}
-    assert judge(config, {"auc": 0.70, "brier": 0.1}, None) == (True, "no champion yet")
-    small_gain = judge(config, {"auc": 0.805, "brier": 0.140}, champion)
+    champion = {"auc": 0.80, "brier": 0.150, "ece": 0.05}
+    assert judge(config, {"auc": 0.70, "brier": 0.1, "ece": 0.1}, None) == (
+        True,
+        "no champion yet",
+    )
+    small_gain = judge(config, {"auc": 0.805, "brier": 0.140, "ece": 0.05}, champion)
     assert not small_gain[0] and "by more than 0.01" in small_gain[1]
-    worse_calibrated = judge(config, {"auc": 0.83, "brier": 0.155}, champion)
+    worse_calibrated = judge(config, {"auc": 0.83, "brier": 0.155, "ece": 0.05}, champion)
     assert not worse_calibrated[0] and "Brier" in worse_calibrated[1]
-    better = judge(config, {"auc": 0.83, "brier": 0.151}, champion)
+    worse_ece = judge(config, {"auc": 0.83, "brier": 0.151, "ece": 0.08}, champion)
+    assert not worse_ece[0] and "ECE" in worse_ece[1]
+    better = judge(config, {"auc": 0.83, "brier": 0.151, "ece": 0.06}, champion)
     assert better[0] and "AUC +0.0300" in better[1]
-    assert not judge(config, {"auc": float("nan"), "brier": 0.1}, None)[0]
+    assert not judge(config, {"auc": float("nan"), "brier": 0.1, "ece": 0.1}, None)[0]

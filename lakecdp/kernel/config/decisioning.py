@@ -48,16 +48,53 @@ class FeaturesConfig(Section):
 
 
 class PromotionConfig(Section):
-    """When a challenger becomes champion: better held-out AUC and calibration no worse."""
+    """When a challenger becomes champion: on the same held-out rows, better AUC and calibration
+    (Brier score and expected calibration error) no worse, each by a configurable margin."""
 
     min_auc_gain: float = Field(default=0.0, ge=0, description="AUC the challenger must add")
     max_brier_increase: float = Field(
         default=0.0, ge=0, description="how much worse the Brier score (calibration) may get"
     )
+    max_ece_increase: float = Field(
+        default=0.01,
+        ge=0,
+        description="how much worse the expected calibration error may get (it is noisy on "
+        "small held-out sets, so a little slack by default)",
+    )
+
+
+LabelKind = Literal["purchase", "no_purchase"]
+
+
+class ModelConfig(Section):
+    """One registered model: what it predicts, from which feature service, and its gate."""
+
+    feature_service: str = Field(
+        default="purchase_propensity_v1",
+        description="the Feast feature service whose features are the model's inputs, in order",
+    )
+    label: LabelKind = Field(
+        default="purchase",
+        description="purchase: bought within horizon_days after the cutoff; no_purchase: did "
+        "not (churn risk)",
+    )
+    horizon_days: int = Field(default=30, ge=1, description="label window after the cutoff")
+    platform_trains: bool = Field(
+        default=True,
+        description="`lakecdp model train` fits the platform's own model families for it; "
+        "false for a model only data scientists register",
+    )
+    promotion: PromotionConfig = Field(default_factory=PromotionConfig)
+    drift_max_psi: float = Field(
+        default=0.25,
+        gt=0,
+        description="population stability index above which a feature or the score has drifted "
+        "from the champion's training data (fails the training DAG's check)",
+    )
 
 
 class ModelsConfig(Section):
-    """MLflow propensity models (ml/): tracking, registry name, label horizon, promotion gate."""
+    """MLflow models (ml/): tracking, the registered models, held-out split, promotion gates."""
 
     tracking_uri: str | None = Field(
         default=None, description="default sqlite:///<lakehouse root>/mlflow/mlflow.db"
@@ -65,18 +102,48 @@ class ModelsConfig(Section):
     artifact_root: LocalPath | None = Field(
         default=None, description="default <lakehouse root>/mlflow/artifacts"
     )
+    evaluation_root: LocalPath | None = Field(
+        default=None,
+        description="the promotion gate's held-out evaluation sets; default "
+        "<lakehouse root>/mlflow/evaluation",
+    )
     experiment: str = "purchase_propensity"
-    registered_model: str = "purchase_propensity"
-    horizon_days: int = Field(default=30, ge=1, description="label: a purchase within this")
+    registered: dict[str, ModelConfig] = Field(
+        default_factory=lambda: {"purchase_propensity": ModelConfig()},
+        min_length=1,
+        description="registered model name -> what it predicts; the first one's score is a "
+        "decision's `score` and what an action's min_score/max_score read",
+    )
     holdout_share: float = Field(
         default=0.25, gt=0, lt=1, description="customers held out to evaluate and promote"
     )
     max_training_rows: int = Field(default=500_000, ge=100)
     seed: int = 7
-    promotion: PromotionConfig = Field(default_factory=PromotionConfig)
+
+    @property
+    def registered_model(self) -> str:
+        """The primary model: the first registered one."""
+        return next(iter(self.registered))
+
+    def model(self, name: str) -> ModelConfig:
+        """The configuration of registered model `name`; a clear error for an unknown one."""
+        try:
+            return self.registered[name]
+        except KeyError:
+            raise KeyError(
+                f"no registered model {name!r} in models.registered "
+                f"(configured: {', '.join(self.registered)})"
+            ) from None
 
 
 ActionKind = Literal["commercial", "service", "content"]
+
+
+class ScoreBand(Section):
+    """An action's eligibility band on one model's score."""
+
+    min: float = Field(default=0.0, ge=0, le=1)
+    max: float = Field(default=1.0, ge=0, le=1)
 
 
 class ActionConfig(Section):
@@ -88,8 +155,13 @@ class ActionConfig(Section):
         "messages a customer gets without opting in (order and account service)"
     )
     channels: list[str] = Field(description="channels it can be delivered on, in preference")
-    min_score: float = Field(default=0.0, ge=0, le=1)
+    min_score: float = Field(default=0.0, ge=0, le=1, description="band on the primary score")
     max_score: float = Field(default=1.0, ge=0, le=1)
+    scores: dict[str, ScoreBand] = Field(
+        default_factory=dict,
+        description="bands on other registered models' scores (models.registered), e.g. "
+        "churn_risk: {min: 0.6}; every band must hold",
+    )
     requires: list[Literal["open_cart", "purchased_before", "no_purchase"]] = Field(
         default_factory=list, description="eligibility conditions on the customer's features"
     )

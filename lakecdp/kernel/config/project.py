@@ -162,6 +162,10 @@ class ProjectConfig(Section):
             _require_known(f"{key}.markets", action.markets, self.markets, "market")
             if action.min_score > action.max_score:
                 raise ValueError(f"{key}: min_score is above max_score")
+            _require_known(f"{key}.scores", list(action.scores), self.models.registered, "model")
+            for model, band in action.scores.items():
+                if band.min > band.max:
+                    raise ValueError(f"{key}.scores.{model}: min is above max")
         return self
 
     @model_validator(mode="after")
@@ -224,6 +228,10 @@ class ProjectConfig(Section):
     @property
     def mlflow_artifact_root(self) -> str:
         return self.models.artifact_root or join_path(self.lakehouse.root, "mlflow", "artifacts")
+
+    @property
+    def evaluation_root(self) -> str:
+        return self.models.evaluation_root or join_path(self.lakehouse.root, "mlflow", "evaluation")
 
     @property
     def decision_log_dir(self) -> str:

@@ -56,7 +56,7 @@ class PromotionConfig(Section):
         default=0.0, ge=0, description="how much worse the Brier score (calibration) may get"
     )
     max_ece_increase: float = Field(
-        default=0.01,
+        default=0.02,
         ge=0,
         description="how much worse the expected calibration error may get (it is noisy on "
         "small held-out sets, so a little slack by default)",

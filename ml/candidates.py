@@ -31,6 +31,10 @@ class ModelRefused(ValueError):
     """The version cannot be judged or served: the message names what is wrong."""
 
 
+class NoSuchVersion(ModelRefused):
+    """The registry holds no such version or alias."""
+
+
 @dataclass
 class Candidate:
     name: str
@@ -70,7 +74,7 @@ def find_version(config: ProjectConfig, name: str, version: str) -> ModelVersion
             return client.get_model_version(name, version)
         return client.get_model_version_by_alias(name, version)
     except MlflowException as exc:
-        raise ModelRefused(
+        raise NoSuchVersion(
             f"{name}: no version or alias {version!r} in the registry ({exc.message})"
         ) from None
 

@@ -95,6 +95,12 @@ def syncs_after_gold() -> list[str]:
     return sorted(name for name, sync in syncs.items() if sync.schedule == AFTER_GOLD)
 
 
+def models_the_platform_trains() -> list[str]:
+    """The registered models `lakecdp model train` fits (models.registered, platform_trains)."""
+    models = project_config().models.registered
+    return [name for name, model in models.items() if model.platform_trains]
+
+
 def syncs_on_a_cron() -> dict[str, str]:
     """Sync name -> cron expression, for the syncs lakecdp.yaml schedules on their own."""
     from lakecdp.kernel.config import AFTER_GOLD

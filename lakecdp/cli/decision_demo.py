@@ -31,22 +31,30 @@ class _DemoRun(Protocol):
     def dag(self, dag_id: str, **options: Any) -> Callable[[], Any]: ...
 
 
-def champion(config: ProjectConfig) -> dict[str, Any]:
-    """The propensity model's champion as the registry holds it: version, gate verdict and
-    holdout AUC (what `lakecdp model train` logged)."""
+def champions(config: ProjectConfig) -> dict[str, dict[str, Any] | None]:
+    """Each registered model's champion as the registry holds it: version, gate verdict and
+    holdout AUC (what `lakecdp model train` logged); None for a model without one."""
+    from mlflow.exceptions import MlflowException
+
     from ml.tracking import CHAMPION, mlflow_client
 
     client = mlflow_client(config)
-    name = config.models.registered_model
-    version = client.get_model_version_by_alias(name, CHAMPION)
-    metrics = client.get_run(str(version.run_id)).data.metrics
-    return {
-        "model": name,
-        "version": version.version,
-        "promoted": version.tags.get("promotion") == "promoted",
-        "reason": version.tags.get("promotion_reason", ""),
-        "auc": metrics.get("holdout_auc", float("nan")),
-    }
+    found: dict[str, dict[str, Any] | None] = {}
+    for name in config.models.registered:
+        try:
+            version = client.get_model_version_by_alias(name, CHAMPION)
+        except MlflowException:
+            found[name] = None
+            continue
+        metrics = client.get_run(str(version.run_id)).data.metrics
+        found[name] = {
+            "model": name,
+            "version": version.version,
+            "promoted": version.tags.get("promotion") in ("promoted", "forced"),
+            "reason": version.tags.get("promotion_reason", ""),
+            "auc": metrics.get("holdout_auc", float("nan")),
+        }
+    return found
 
 
 def _arm(config: ProjectConfig, customer_id: str) -> str:
@@ -160,19 +168,22 @@ class DecisioningDemo:
 
     def steps(self) -> list[tuple[str, Callable[[], Any]]]:
         return [
-            ("DAG lakecdp_training: train, register, promotion gate", self.train),
+            ("DAG lakecdp_training: train, register, promotion gates, drift check", self.train),
             ("decision endpoint: start and decide", self.decide),
         ]
 
     def train(self) -> None:
         """The training DAG, then what its promotion gate left in the MLflow registry."""
         self.demo.dag("lakecdp_training")()
-        self.out["training"] = {"promotion": champion(self.demo.config)}
-        promotion = self.out["training"]["promotion"]
-        self.demo.console.print(
-            f"champion: {promotion['model']} version {promotion['version']} "
-            f"(holdout AUC {promotion['auc']:.3f}; gate: {promotion['reason']})"
-        )
+        self.out["training"] = {"champions": champions(self.demo.config)}
+        for name, found in self.out["training"]["champions"].items():
+            if found is None:
+                self.demo.console.print(f"{name}: no champion (see the training DAG's log)")
+                continue
+            self.demo.console.print(
+                f"champion: {name} version {found['version']} "
+                f"(holdout AUC {found['auc']:.3f}; gate: {found['reason']})"
+            )
 
     def decide(self) -> None:
         from lakecdp.cli.servers import start_cli_server, stop_server

@@ -14,6 +14,8 @@ from lakecdp.cli.render import (
     console,
     print_backtest,
     print_evaluation,
+    print_monitoring,
+    print_monitoring_history,
     print_promotion,
     print_training,
 )
@@ -98,13 +100,14 @@ def model_promote(
         bool,
         typer.Option(
             "--rejection-ok",
-            help="exit 0 when the gate keeps the champion (a scheduled run's normal outcome)",
+            help="exit 0 when the gate keeps the champion or there is no such alias to judge "
+            "(a scheduled run's normal outcomes)",
         ),
     ] = False,
 ) -> None:
     """Judge a version against the champion on the same held-out rows; move the `champion`
     alias only if it beats it on AUC and is no worse calibrated (exit 1 if not)."""
-    from ml.candidates import ModelRefused
+    from ml.candidates import ModelRefused, NoSuchVersion
     from ml.evaluation_set import NoEvaluationSet
     from ml.promotion import promote
 
@@ -115,6 +118,12 @@ def model_promote(
         raise typer.Exit(REFUSED)
     try:
         decision = promote(cfg, name, version, force_reason=force)
+    except NoSuchVersion as exc:
+        if rejection_ok and not version.isdigit():
+            console.print(f"nothing to judge: {exc}")
+            return
+        console.print(f"[red]refused: {exc}[/red]")
+        raise typer.Exit(REFUSED) from None
     except (ModelRefused, NoEvaluationSet) as exc:
         console.print(f"[red]refused: {exc}[/red]")
         raise typer.Exit(REFUSED) from None
@@ -140,6 +149,64 @@ def model_rollback(
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
     console.print(f"{name}: champion v{done.from_version} -> v{done.to_version}")
+
+
+DRIFTED = 3  # exit code: a champion's features or scores drifted past their bound
+
+
+@app.command("monitor")
+def model_monitor(
+    as_of: AsOfOption = None,
+    model: Annotated[
+        list[str] | None, typer.Option("--model", help="only these models (default: all)")
+    ] = None,
+) -> None:
+    """Drift of each champion's features and scores against its training data (PSI), and
+    calibration on outcomes, into ops.model_monitoring; exit 3 naming what drifted."""
+    from lakecdp.kernel.spark import get_spark
+    from ml.monitor import monitor_models
+    from spark_jobs.features.job import resolve_as_of
+
+    cfg = _config()
+    for name in model or []:
+        _known(cfg, name)
+    spark = get_spark(cfg, "lakecdp-monitor")
+    results = monitor_models(spark, cfg, resolve_as_of(spark, cfg, as_of), model or None)
+    drifted = print_monitoring(results)
+    if drifted:
+        console.print(f"[red]drifted past their bound: {'; '.join(drifted)}[/red]")
+        raise typer.Exit(DRIFTED)
+
+
+@app.command("report")
+def model_report(
+    name: NameArgument,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="PNG; default <lakehouse>/reports/")
+    ] = None,
+) -> None:
+    """A model's monitoring history: the newest drift and calibration, and a plot to open."""
+    from lakecdp.kernel.spark import get_spark
+    from ml.monitor import monitoring_history
+    from ml.monitoring import CalibrationBin, plot_report
+
+    cfg = _config()
+    _known(cfg, name)
+    history = monitoring_history(get_spark(cfg, "lakecdp-report"), cfg, name)
+    if history.empty:
+        console.print(f"{name}: not monitored yet (`lakecdp model monitor`)")
+        raise typer.Exit(1)
+    print_monitoring_history(name, history)
+    calibrated = history[history["kind"] == "calibration"]
+    bins = []
+    if not calibrated.empty:
+        import json
+
+        bins = [CalibrationBin(**b) for b in json.loads(calibrated.iloc[-1]["detail"])]
+    drift = history[history["kind"] != "calibration"].rename(columns={"as_of": "day"})
+    path = output or Path(cfg.lakehouse.root) / "reports" / f"{name}-monitoring.png"
+    plot_report(drift, bins, path, f"{name}: drift and calibration of the champion")
+    console.print(f"plot: {path}")
 
 
 @app.command("backtest")

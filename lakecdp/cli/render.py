@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from expectations.gates import GateResult
     from lakecdp.cli.dag_runs import DagRun
     from ml.measure import Lift
+    from ml.monitor import ModelMonitoring
     from ml.promotion import Evaluation, PromotionDecision
     from ml.train import TrainingResult
     from synthetic_world import WorldSummary
@@ -195,6 +196,53 @@ def print_promotion(p: PromotionDecision) -> None:
     else:
         verdict = "[green]promoted to champion[/]" if p.promoted else "[yellow]not promoted[/]"
     console.print(f"{p.model} v{p.challenger_version}: {verdict} ({p.reason})")
+
+
+def print_monitoring(results: list[ModelMonitoring]) -> list[str]:
+    """One table per monitored champion; returns 'model: names' of what drifted."""
+    drifted = []
+    for r in results:
+        if r.skipped:
+            console.print(f"{r.model}: not monitored ({r.skipped})")
+            continue
+        table = Table(title=f"{r.model} v{r.version} as of {r.as_of:%Y-%m-%d %H:%M}")
+        for col in ("kind", "name", "PSI", "bound", "rows", ""):
+            table.add_column(col, justify="right" if col in ("PSI", "bound", "rows") else "left")
+        for row in r.drift:
+            flag = "[red]drifted[/]" if row.drifted else ""
+            table.add_row(
+                row.kind, row.name, f"{row.psi:.3f}", f"{row.threshold:g}", f"{row.rows:,}", flag
+            )
+        console.print(table)
+        if r.ece is not None:
+            console.print(f"calibration on {r.outcomes:,} outcomes: ECE {r.ece:.3f}")
+        else:
+            console.print("calibration: no decision's label horizon has passed yet")
+        if r.drifted:
+            drifted.append(f"{r.model}: {', '.join(r.drifted)}")
+    return drifted
+
+
+def print_monitoring_history(name: str, history: Any) -> None:
+    newest = history[history["as_of"] == history["as_of"].max()]
+    runs = history["as_of"].nunique()
+    table = Table(title=f"{name}: newest of {runs} monitoring runs ({newest['as_of'].iloc[0]})")
+    for col in ("kind", "name", "PSI / ECE", "bound", "rows", ""):
+        table.add_column(col)
+    for row in newest.itertuples():
+        value = row.value if row.kind == "calibration" else row.psi
+        bound = (
+            "" if row.threshold != row.threshold or row.threshold is None else f"{row.threshold:g}"
+        )
+        table.add_row(
+            row.kind,
+            row.name,
+            f"{value:.3f}",
+            bound,
+            f"{row.rows:,}",
+            "drifted" if row.drifted is True else "",
+        )
+    console.print(table)
 
 
 def print_backtest(report: dict[str, Any], cutoff: str, horizon_days: int, folds: int) -> None:

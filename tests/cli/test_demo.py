@@ -163,7 +163,7 @@ def test_demo_lands_every_record_in_bronze_or_quarantine(spark, tmp_path) -> Non
     # The bar says "learned something" 2.6 standard deviations below that mean; model quality
     # itself is tested in tests/ml on controlled data.
     decisioning = result["decisioning"]
-    promotion = decisioning["training"]["promotion"]
+    promotion = decisioning["training"]["champions"]["purchase_propensity"]
     assert promotion["promoted"] and promotion["auc"] > 0.55, promotion
     decisions = decisioning["decisions"]
     known = decisions["known customer (by e-mail)"]

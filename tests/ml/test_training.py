@@ -1,21 +1,29 @@
 """Training through Feast and MLflow on the decision lake: runs logged with params, metrics,
-datasets and signature; the promotion gate both ways, with its evidence."""
+datasets and signature for both registered models; training sets that hold out whole customers
+and store the gate's rows; labels per model. (The gate both ways: test_own_models.py.)"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
+from feature_repo.feature_services import CHURN_FEATURES
 from lakecdp.decisioning.feature_store import apply_definitions
-from lakecdp.kernel.config import ProjectConfig
-from ml.tracking import CHALLENGER, CHAMPION, mlflow_client, model_uri
-from ml.train import train_models
-from ml.training_set import NotEnoughHistory, training_frame
+from lakecdp.kernel.config import ModelConfig
+from ml.evaluation_set import read_evaluation_set
+from ml.tracking import CHAMPION, mlflow_client, model_uri
+from ml.training_set import (
+    HOLDOUT,
+    TRAIN,
+    NotEnoughHistory,
+    TrainingSet,
+    build_training_set,
+    held_out,
+    training_frame,
+)
 from spark_jobs.features.transactions import FEATURE_COLUMNS
-from tests.conftest import make_config
 from tests.feature_repo.gold_world import AS_OF
 
 pytestmark = [pytest.mark.spark, pytest.mark.timeout(1200)]
@@ -34,68 +42,66 @@ def test_training_run_logs_params_metrics_datasets_and_signature(decision_lake) 
     champion = client.get_model_version_by_alias(name, CHAMPION)
     run = client.get_run(champion.run_id)
     assert run.data.params["horizon_days"] == "30"
+    assert run.data.params["feature_service"] == "purchase_propensity_v1"
     assert run.data.metrics["holdout_auc"] > 0.7
     assert {"holdout_brier", "holdout_pr_auc", "holdout_ece"} <= set(run.data.metrics)
     contexts = {i.tags[0].value for i in run.inputs.dataset_inputs}
     assert contexts == {"training", "holdout"}
-    signature = mlflow.models.get_model_info(model_uri(decision_lake)).signature
-    assert signature.inputs.input_names() == list(FEATURE_COLUMNS)
-    evidence = json.loads(
-        Path(client.download_artifacts(champion.run_id, "promotion/evidence.json")).read_text()
-    )
-    assert evidence["promoted"] is True and evidence["reason"] == "no champion yet"
+    info = mlflow.models.get_model_info(model_uri(decision_lake))
+    assert info.signature.inputs.input_names() == list(FEATURE_COLUMNS)
+    assert info.saved_input_example_info is None  # no real customer's row in the artifacts
+    evidence = [a.path for a in client.list_artifacts(champion.run_id, "promotion")]
+    first = json.loads(Path(client.download_artifacts(champion.run_id, evidence[0])).read_text())
+    assert first["promoted"] is True and first["reason"] == "no champion yet"
+    reference = client.download_artifacts(champion.run_id, "monitoring/reference.json")
+    assert set(json.loads(Path(reference).read_text())["features"]) == set(FEATURE_COLUMNS)
+
+
+def test_the_churn_model_trains_on_its_own_service_and_label(decision_lake) -> None:  # type: ignore[no-untyped-def]
+    client = mlflow_client(decision_lake)
+    churn = client.get_model_version_by_alias("churn_risk", CHAMPION)
+    params = client.get_run(churn.run_id).data.params
+    assert params["feature_service"] == "churn_risk_v1" and params["label"] == "no_purchase"
+    assert params["features"].split(",") == list(CHURN_FEATURES)
 
 
 @pytest.fixture(scope="module")
-def own_registry(decision_lake, tmp_path_factory: pytest.TempPathFactory) -> ProjectConfig:  # type: ignore[no-untyped-def]
-    """The decision lake's tables with a registry of its own (the endpoint tests keep theirs)."""
-    root = tmp_path_factory.mktemp("registry")
-    return make_config(
-        root,
-        LAKECDP_LAKEHOUSE_ROOT=decision_lake.lakehouse.root,
-        LAKECDP_MLFLOW_TRACKING_URI=f"sqlite:///{root}/mlflow.db",
-        LAKECDP__MODELS__ARTIFACT_ROOT=str(root / "artifacts"),
-        LAKECDP__FEATURES__ROOT=str(root / "feast"),
-    )
+def training(spark, decision_lake) -> TrainingSet:  # type: ignore[no-untyped-def]
+    spec = decision_lake.models.model("purchase_propensity")
+    return build_training_set(spark, decision_lake, apply_definitions(decision_lake), AS_OF, spec)
 
 
-def test_challenger_must_beat_the_champion_to_be_promoted(spark, own_registry) -> None:  # type: ignore[no-untyped-def]
-    frame = training_frame(spark, own_registry, apply_definitions(own_registry), AS_OF)
-    noise = frame.copy()
-    rng = np.random.default_rng(0)
-    noise[list(FEATURE_COLUMNS)] = noise[list(FEATURE_COLUMNS)].to_numpy()[
-        rng.permutation(len(noise))
-    ]
-    weak = train_models(own_registry, noise, as_of=AS_OF, kinds=("logistic_regression",))
-    assert weak.promotion is not None and weak.promotion.promoted  # no champion yet
-    strong = train_models(own_registry, frame, as_of=AS_OF, kinds=("logistic_regression",))
-    decision = strong.promotion
-    assert decision is not None and decision.promoted
-    assert decision.champion is not None
-    assert decision.challenger["auc"] > decision.champion["auc"] + 0.1
-    client = mlflow_client(own_registry)
-    name = own_registry.models.registered_model
-    assert (
-        str(client.get_model_version_by_alias(name, CHAMPION).version)
-        == decision.challenger_version
-    )
-    again = train_models(own_registry, frame, as_of=AS_OF, kinds=("logistic_regression",))
-    assert again.promotion is not None and not again.promotion.promoted
-    assert "does not beat the champion" in again.promotion.reason
-    assert (
-        str(client.get_model_version_by_alias(name, CHAMPION).version)
-        == decision.challenger_version
-    )
-    assert str(client.get_model_version_by_alias(name, CHALLENGER).version) == (
-        again.promotion.challenger_version
-    )
-    rejected = client.get_model_version(name, again.promotion.challenger_version)
-    assert rejected.tags["promotion"] == "rejected"
+def test_training_sets_hold_out_whole_customers_and_store_the_gates_rows(
+    decision_lake, training: TrainingSet
+) -> None:  # type: ignore[no-untyped-def]
+    frame = training.frame
+    train_ids = set(training.part(TRAIN)["customer_id"])
+    holdout_ids = set(training.part(HOLDOUT)["customer_id"])
+    assert train_ids and holdout_ids and not train_ids & holdout_ids
+    share = len(holdout_ids) / (len(holdout_ids) + len(train_ids))
+    assert abs(share - decision_lake.models.holdout_share) < 0.1
+    assert all(held_out(c, decision_lake.models.holdout_share, 7) for c in holdout_ids)
+    assert list(frame.columns[4:]) == list(FEATURE_COLUMNS)
+    described, rows = read_evaluation_set(decision_lake, "purchase_propensity")
+    assert training.evaluation == described and described.rows == len(training.part(HOLDOUT))
+    assert set(rows["customer_id"]) == holdout_ids and described.features == FEATURE_COLUMNS
 
 
-def test_no_history_old_enough_is_a_clear_error(spark, own_registry) -> None:  # type: ignore[no-untyped-def]
-    short = own_registry.model_copy(
-        update={"models": own_registry.models.model_copy(update={"horizon_days": 400})}
+def test_the_churn_label_is_the_complement_of_the_purchase_label(
+    spark, decision_lake, training: TrainingSet
+) -> None:  # type: ignore[no-untyped-def]
+    spec = ModelConfig(
+        feature_service="purchase_propensity_v1", label="no_purchase", horizon_days=30
     )
+    churn = build_training_set(spark, decision_lake, apply_definitions(decision_lake), AS_OF, spec)
+    assert churn.evaluation is None  # no registered model has these inputs and label
+    keys = ["customer_id", "event_timestamp"]
+    both = training.frame.merge(churn.frame, on=keys, suffixes=("", "_churn"))
+    assert len(both) == len(training.frame) == len(churn.frame)
+    assert ((both["label"] + both["label_churn"]) == 1).all()
+
+
+def test_no_history_old_enough_is_a_clear_error(spark, decision_lake) -> None:  # type: ignore[no-untyped-def]
+    spec = ModelConfig(horizon_days=400)
     with pytest.raises(NotEnoughHistory, match="400 days before"):
-        training_frame(spark, short, apply_definitions(own_registry), AS_OF)
+        training_frame(spark, decision_lake, apply_definitions(decision_lake), AS_OF, spec)

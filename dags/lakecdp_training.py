@@ -44,7 +44,6 @@ def lakecdp_training() -> None:
         lakecdp_task(
             f"promote_{name}",
             f"model promote {name} --version challenger --rejection-ok",
-            spark=False,
         )
         for name in models_the_platform_trains()
     ]

@@ -30,11 +30,12 @@ customer_profile = views["customer_profile"]
 customer_activity = views["customer_activity"]
 identifier_lookup = views["identifier_lookup"]
 
-purchase_propensity_v1, decision_context_v1 = _repository.services
+purchase_propensity_v1, churn_risk_v1, decision_context_v1 = _repository.services
 
 __all__ = [
     "activity_push_source",
     "activity_source",
+    "churn_risk_v1",
     "customer",
     "customer_activity",
     "customer_profile",

@@ -14,14 +14,14 @@ import os
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lakecdp.kernel.config import ProjectConfig
 
 if TYPE_CHECKING:
     import pandas as pd
 
-DATA, DESCRIPTION = "holdout.parquet", "holdout.json"
+DATA, DESCRIPTION, REFERENCE = "holdout.parquet", "holdout.json", "feature_reference.json"
 
 
 class NoEvaluationSet(FileNotFoundError):
@@ -57,9 +57,19 @@ def write_evaluation_set(
     features: tuple[str, ...],
     as_of: datetime,
     feature_service: str,
+    training: pd.DataFrame | None = None,
 ) -> EvaluationSet:
+    """Store `rows` (the held-out customers) as the gate's set; with `training` (the whole
+    training set), also the feature distributions of its newest cutoff, no rows: what
+    monitoring compares the live population with (ml/monitoring.py)."""
+    from ml.monitoring import reference
+
     folder = evaluation_dir(config, model)
     folder.mkdir(parents=True, exist_ok=True)
+    if training is not None:
+        newest = training[training["event_timestamp"] == training["event_timestamp"].max()]
+        summary = reference(newest, list(features), None)
+        _write_atomically(folder / REFERENCE, json.dumps(summary))
     data = folder / DATA
     keep = ["customer_id", "event_timestamp", "label", *features]
     temporary = folder / f".{DATA}.{os.getpid()}"
@@ -75,10 +85,22 @@ def write_evaluation_set(
         positives=int(rows["label"].sum()),
         written_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
-    temporary = folder / f".{DESCRIPTION}.{os.getpid()}"
-    temporary.write_text(json.dumps(asdict(described), indent=2))
-    os.replace(temporary, folder / DESCRIPTION)
+    _write_atomically(folder / DESCRIPTION, json.dumps(asdict(described), indent=2))
     return described
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+def read_feature_reference(config: ProjectConfig, model: str) -> dict[str, Any] | None:
+    """The training set's feature distributions, if its build stored them."""
+    try:
+        return dict(json.loads((evaluation_dir(config, model) / REFERENCE).read_text()))
+    except FileNotFoundError:
+        return None
 
 
 def read_evaluation_set(config: ProjectConfig, model: str) -> tuple[EvaluationSet, pd.DataFrame]:

@@ -134,12 +134,22 @@ def _run_missing(client: Any, run_id: str) -> bool:
     return False
 
 
-def _reference(candidate: Candidate, rows: Any, scores: np.ndarray) -> dict[str, Any]:
-    """Feature and score distributions of the held-out rows (bins, no rows): what monitoring
-    compares the live population with once this version serves."""
+def _reference(
+    config: ProjectConfig, candidate: Candidate, rows: Any, scores: np.ndarray
+) -> dict[str, Any]:
+    """Bins, no rows: the feature distributions of the training set's newest cutoff (the
+    held-out rows' when the build stored none) and the version's scores on the held-out rows.
+    What monitoring compares the live population with once this version serves."""
+    from ml.evaluation_set import read_feature_reference
     from ml.monitoring import reference
 
-    return reference(rows, list(candidate.inputs.inputs), scores)
+    inputs = list(candidate.inputs.inputs)
+    summary = reference(rows, inputs, scores)
+    stored = read_feature_reference(config, candidate.name)
+    if stored is not None and set(inputs) <= set(stored["features"]):
+        summary["features"] = {name: stored["features"][name] for name in inputs}
+        summary["feature_rows"] = stored["rows"]
+    return summary
 
 
 def evaluate(config: ProjectConfig, name: str, version: str) -> Evaluation:
@@ -160,7 +170,9 @@ def _log_reference(config: ProjectConfig, candidate: Candidate, rows: Any, score
     client = mlflow_client(config)
     if candidate.run_id and not _run_missing(client, candidate.run_id):
         client.log_dict(
-            candidate.run_id, _reference(candidate, rows, scores), "monitoring/reference.json"
+            candidate.run_id,
+            _reference(config, candidate, rows, scores),
+            "monitoring/reference.json",
         )
 
 

@@ -161,5 +161,6 @@ def build_training_set(
             features=features,
             as_of=as_of,
             feature_service=spec.feature_service,
+            training=frame,
         )
     return TrainingSet(label, as_of, features, frame, evaluation)

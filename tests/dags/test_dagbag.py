@@ -24,7 +24,7 @@ EXPECTED = {
     "lakecdp_audience_syncs",
     "lakecdp_scheduled_syncs",
 }
-GATES = {"bronze_gate", "identity_gate", "gold_gate"}
+GATES = {"bronze_gate", "identity_gate", "gold_gate", "drift_check"}
 
 
 @pytest.fixture(scope="module")
@@ -123,3 +123,14 @@ def test_every_declared_sync_has_one_task_after_gold_or_on_its_cron(
 def test_parsing_the_dags_does_no_work(parsed: dict[str, Any]) -> None:
     # No Spark, dbt, Feast, MLflow or Great Expectations is imported to parse a DAG file.
     assert parsed["heavy_modules"] == []
+
+
+def test_training_trains_then_gates_each_model_then_checks_drift(parsed: dict[str, Any]) -> None:
+    tasks = parsed["dags"]["lakecdp_training"]["tasks"]
+    promotions = {f"promote_{name}" for name in ("purchase_propensity", "churn_risk")}
+    assert set(tasks) == {"train", "drift_check", *promotions}
+    assert "--no-gate" in tasks["train"]["command"]
+    for task_id in promotions:
+        assert tasks[task_id]["upstream"] == ["train"]
+        assert "--version challenger --rejection-ok" in tasks[task_id]["command"]
+    assert sorted(tasks["drift_check"]["upstream"]) == sorted(promotions)

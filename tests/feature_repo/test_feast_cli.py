@@ -20,7 +20,7 @@ from tests.conftest import CONFIG_FILE, make_config
 
 FEAST = Path(sys.executable).with_name("feast")
 VIEWS = ("customer_transactions", "customer_profile", "customer_activity", "identifier_lookup")
-SERVICES = ("purchase_propensity_v1", "decision_context_v1")
+SERVICES = ("purchase_propensity_v1", "churn_risk_v1", "decision_context_v1")
 
 
 def feast(lakehouse: Path, *args: str) -> subprocess.CompletedProcess[str]:

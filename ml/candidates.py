@@ -63,6 +63,23 @@ class Candidate:
             raise ModelRefused(str(exc)) from None
 
 
+class _ProbabilitiesOf:
+    """A scikit-learn classifier logged with pyfunc_predict_fn='predict': scored as the endpoint
+    scores it, with predict_proba."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def predict(self, rows: pd.DataFrame) -> Any:
+        return self.model.predict_proba(rows)
+
+
+def _load_sklearn(folder: Path) -> Any:
+    import mlflow.sklearn
+
+    return mlflow.sklearn.load_model(str(folder))
+
+
 def find_version(config: ProjectConfig, name: str, version: str) -> ModelVersion:
     """`version` is a number or an alias (champion, challenger, ...)."""
     from mlflow.exceptions import MlflowException
@@ -102,8 +119,12 @@ def load_candidate(
         inputs = check_inputs(mlmodel, features, service, label)
     except SignatureMismatch as exc:
         raise ModelRefused(str(exc)) from None
+    flavors = mlmodel.get("flavors") or {}
     try:
-        model = mlflow.pyfunc.load_model(str(folder))
+        if "sklearn" in flavors and flavors["python_function"].get("predict_fn") != "predict_proba":
+            model = _ProbabilitiesOf(_load_sklearn(folder))  # its pyfunc would answer 0/1
+        else:
+            model = mlflow.pyfunc.load_model(str(folder))
     except Exception as exc:
         raise ModelRefused(f"{label} cannot be loaded: {type(exc).__name__}: {exc}") from None
     return Candidate(

@@ -172,12 +172,20 @@ def ui_mlflow(host: HostOption = "127.0.0.1", port: Annotated[int, typer.Option(
 @app.command("feast")
 def ui_feast(host: HostOption = "127.0.0.1", port: Annotated[int, typer.Option()] = 8888) -> None:
     """Feast's UI on this lakehouse's feature registry, registered first if it is empty."""
+    cfg = _config()
+    try:  # The UI's registry API is Feast's gRPC registry server behind REST.
+        import feast.api.registry.rest  # noqa: F401
+    except ModuleNotFoundError as exc:
+        console.print(
+            f"[red]the Feast UI needs Feast's grpcio extra ({exc.name} is missing): "
+            "depend on feast\\[grpcio] in pyproject.toml[/red]"
+        )
+        raise typer.Exit(1) from None
     from feast.ui_server import get_app
 
     from lakecdp.decisioning.feature_store import apply_definitions, feature_store
     from lakecdp.kernel.asgi import run_asgi
 
-    cfg = _config()
     _require_free_port(host, port)
     store = feature_store(cfg)
     registry = store.config.registry.path

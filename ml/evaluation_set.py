@@ -14,14 +14,14 @@ import os
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lakecdp.kernel.config import ProjectConfig
 
 if TYPE_CHECKING:
     import pandas as pd
 
-DATA, DESCRIPTION, REFERENCE = "holdout.parquet", "holdout.json", "feature_reference.json"
+DATA, DESCRIPTION, POPULATION = "holdout.parquet", "holdout.json", "population.parquet"
 
 
 class NoEvaluationSet(FileNotFoundError):
@@ -57,19 +57,17 @@ def write_evaluation_set(
     features: tuple[str, ...],
     as_of: datetime,
     feature_service: str,
-    training: pd.DataFrame | None = None,
+    population: pd.DataFrame | None = None,
 ) -> EvaluationSet:
-    """Store `rows` (the held-out customers) as the gate's set; with `training` (the whole
-    training set), also the feature distributions of its newest cutoff, no rows: what
-    monitoring compares the live population with (ml/monitoring.py)."""
-    from ml.monitoring import reference
-
+    """Store `rows` (the held-out customers) as the gate's set; with `population` (the
+    features of the newest snapshot at the as-of time, no ids), also the population a version
+    promoted now will score: monitoring's reference (ml/monitor.py)."""
     folder = evaluation_dir(config, model)
     folder.mkdir(parents=True, exist_ok=True)
-    if training is not None:
-        newest = training[training["event_timestamp"] == training["event_timestamp"].max()]
-        summary = reference(newest, list(features), None)
-        _write_atomically(folder / REFERENCE, json.dumps(summary))
+    if population is not None:
+        temporary = folder / f".{POPULATION}.{os.getpid()}"
+        population[list(features)].to_parquet(temporary, index=False)
+        os.replace(temporary, folder / POPULATION)
     data = folder / DATA
     keep = ["customer_id", "event_timestamp", "label", *features]
     temporary = folder / f".{DATA}.{os.getpid()}"
@@ -95,12 +93,12 @@ def _write_atomically(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def read_feature_reference(config: ProjectConfig, model: str) -> dict[str, Any] | None:
-    """The training set's feature distributions, if its build stored them."""
-    try:
-        return dict(json.loads((evaluation_dir(config, model) / REFERENCE).read_text()))
-    except FileNotFoundError:
-        return None
+def read_population(config: ProjectConfig, model: str) -> pd.DataFrame | None:
+    """The features of the population at the newest training set build, if it stored them."""
+    import pandas as pd
+
+    path = evaluation_dir(config, model) / POPULATION
+    return pd.read_parquet(path) if path.exists() else None
 
 
 def read_evaluation_set(config: ProjectConfig, model: str) -> tuple[EvaluationSet, pd.DataFrame]:

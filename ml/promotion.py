@@ -137,19 +137,21 @@ def _run_missing(client: Any, run_id: str) -> bool:
 def _reference(
     config: ProjectConfig, candidate: Candidate, rows: Any, scores: np.ndarray
 ) -> dict[str, Any]:
-    """Bins, no rows: the feature distributions of the training set's newest cutoff (the
-    held-out rows' when the build stored none) and the version's scores on the held-out rows.
-    What monitoring compares the live population with once this version serves."""
-    from ml.evaluation_set import read_feature_reference
+    """Bins, no rows: the population the version will score (the newest feature snapshot at
+    the training set's as-of time) and its scores on it; the held-out rows and their scores
+    when the build stored no population. What monitoring compares later populations with.
+
+    Not the training cutoffs themselves: those are at least a label horizon older than the
+    population served, and features that age with the calendar (tenure, recency) would show
+    the calendar as drift on the first day."""
+    from ml.evaluation_set import read_population
     from ml.monitoring import reference
 
     inputs = list(candidate.inputs.inputs)
-    summary = reference(rows, inputs, scores)
-    stored = read_feature_reference(config, candidate.name)
-    if stored is not None and set(inputs) <= set(stored["features"]):
-        summary["features"] = {name: stored["features"][name] for name in inputs}
-        summary["feature_rows"] = stored["rows"]
-    return summary
+    population = read_population(config, candidate.name)
+    if population is not None and set(inputs) <= set(population.columns) and len(population):
+        return reference(population, inputs, candidate.probabilities(population))
+    return reference(rows, inputs, scores)
 
 
 def evaluate(config: ProjectConfig, name: str, version: str) -> Evaluation:

@@ -154,6 +154,9 @@ def build_training_set(
             )
     evaluation = None
     if model is not None:
+        from ml.monitor import snapshot_sample
+
+        population = snapshot_sample(spark, config, list(features), as_of, config.models.seed)
         evaluation = write_evaluation_set(
             config,
             model,
@@ -161,6 +164,6 @@ def build_training_set(
             features=features,
             as_of=as_of,
             feature_service=spec.feature_service,
-            training=frame,
+            population=population,
         )
     return TrainingSet(label, as_of, features, frame, evaluation)

@@ -20,6 +20,7 @@ class _DemoRun(Protocol):
     spark: Any
     timings: dict[str, float]
     results: dict[str, Any]
+    rerun_syncs: bool  # run the after-gold sync DAG a second time (it sends nothing)
 
     def dag(self, dag_id: str, **options: Any) -> Callable[[], Any]: ...
 
@@ -36,10 +37,10 @@ class ActivationDemo:
     def steps(self) -> list[tuple[str, Callable[[], Any]]]:
         if not self.demo.config.syncs:
             return []
-        return [
-            ("sync audiences to destinations (reverse ETL)", self.sync_all),
-            ("sync again: nothing changed, nothing sent", self.sync_again),
-        ]
+        steps = [("sync audiences to destinations (reverse ETL)", self.sync_all)]
+        if self.demo.rerun_syncs:
+            steps.append(("sync again: nothing changed, nothing sent", self.sync_again))
+        return steps
 
     def _receivers(self) -> list[Any]:
         """The reference receiver of every http destination a sync uses, started and ready."""
@@ -102,6 +103,8 @@ class ActivationDemo:
         except BaseException:
             self._stop_receivers()
             raise
+        if not self.demo.rerun_syncs:
+            self._stop_receivers()
 
     def sync_again(self) -> None:
         try:

@@ -73,6 +73,7 @@ class _Demo:
     def __init__(self, config: ProjectConfig, console: Console, customers: int, seed: int):
         self.config, self.console = config, console
         self.customers, self.seed = customers, seed
+        self.rerun_syncs = True
         self.world = default_world_dir(config)
         self.timings: dict[str, float] = {}
         self.results: dict[str, Any] = {"airflow": {}}
@@ -266,8 +267,10 @@ def run_demo(
     seed: int,
     console: Console,
     profiles: bool = True,
+    rerun_syncs: bool = True,
 ) -> dict[str, Any]:
-    """Run every layer; `profiles=False` stops after identity (benchmarks time dbt apart).
+    """Run every layer; `profiles=False` stops after identity (benchmarks time dbt apart);
+    `rerun_syncs=False` leaves out the second run of the after-gold syncs (it sends nothing).
 
     Raises `lakecdp.cli.pipeline.StepFailed` naming the step that failed; the timings of the steps
     that finished are in its `timings` attribute.
@@ -275,6 +278,7 @@ def run_demo(
     from lakecdp.cli.pipeline import StepFailed
 
     demo = _Demo(config, console, customers, seed)
+    demo.rerun_syncs = rerun_syncs
     console.rule("lakecdp demo")
     try:
         run_stages(demo.steps(profiles), on_done=demo.done)

@@ -47,7 +47,10 @@ def lakecdp_training() -> None:
         )
         for name in models_the_platform_trains()
     ]
-    check = lakecdp_task("drift_check", "model monitor --as-of latest", gate=True)
+    # Every champion is checked, whatever one model's gate did.
+    check = lakecdp_task(
+        "drift_check", "model monitor --as-of latest", gate=True, trigger_rule="all_done"
+    )
     train >> promotions >> check
 
 

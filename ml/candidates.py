@@ -58,9 +58,16 @@ class Candidate:
                 f"{self.label} failed to predict: {type(exc).__name__}: {exc}"
             ) from None
         try:
-            return as_probabilities(raw, len(rows), self.label)
+            values = as_probabilities(raw, len(rows), self.label)
         except NotProbabilities as exc:
             raise ModelRefused(str(exc)) from None
+        if len(values) > 1 and np.isin(values, (0.0, 1.0)).all():
+            raise ModelRefused(
+                f"{self.label} predicts only 0 and 1 on the held-out rows: class labels, not "
+                "probabilities (log a scikit-learn-style classifier, lightgbm's and xgboost's "
+                "included, with mlflow.sklearn and pyfunc_predict_fn='predict_proba')"
+            )
+        return values
 
 
 class _ProbabilitiesOf:

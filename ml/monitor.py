@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -275,15 +275,18 @@ def _rows(result: ModelMonitoring, run_at: datetime) -> list[tuple[Any, ...]]:
 def write_monitoring(
     spark: SparkSession, config: ProjectConfig, results: list[ModelMonitoring]
 ) -> None:
-    from datetime import UTC
-
-    run_at = datetime.now(UTC).replace(tzinfo=None)
+    run_at = datetime.now(UTC)
     table = Table(spark, config, *MONITORING)
     for result in results:
-        frame = spark.createDataFrame(_rows(result, run_at), MONITORING_SCHEMA)
-        as_of = result.as_of.isoformat(sep=" ")
-        model = result.model.replace("'", "''")
-        table.replace_where(frame, f"model = '{model}' and as_of = timestamp'{as_of}'")
+        # As-of times are naive UTC; aware ones reach Spark as the same instant whatever the
+        # process's time zone, and the predicate names that instant, not a wall-clock time.
+        as_of = result.as_of.replace(tzinfo=UTC)
+        rows = _rows(ModelMonitoring(**{**result.__dict__, "as_of": as_of}), run_at)
+        frame = spark.createDataFrame(rows, MONITORING_SCHEMA)
+        micros = int(as_of.timestamp()) * 1_000_000 + as_of.microsecond
+        table.replace_where(
+            frame, f"model = '{result.model}' and as_of = timestamp_micros({micros})"
+        )
 
 
 def monitoring_history(spark: SparkSession, config: ProjectConfig, name: str) -> pd.DataFrame:

@@ -26,7 +26,7 @@ from ml.metrics import score_metrics
 from ml.tracking import CHALLENGER, CHAMPION, mlflow_client
 
 HISTORY_TAG = "champion_history"
-HISTORY_KEEP = 60  # entries kept in the tag (MLflow caps a tag's value)
+HISTORY_MAX_CHARS = 4_800  # MLflow's SQL stores hold a registered model tag in 5,000
 
 
 @dataclass(frozen=True)
@@ -164,7 +164,6 @@ def evaluate(config: ProjectConfig, name: str, version: str) -> Evaluation:
     )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     _log_evidence(config, candidate, described, {**asdict(result)}, f"gate/evaluation-{stamp}.json")
-    _log_reference(config, candidate, rows, scores)
     return result
 
 
@@ -194,10 +193,13 @@ def history(config: ProjectConfig, name: str) -> list[dict[str, str]]:
 
 
 def _record_move(config: ProjectConfig, name: str, entry: dict[str, str]) -> None:
+    """Append a move; the oldest fall off so the tag stays within MLflow's 5,000 characters."""
     moves = [*history(config, name), {**entry, "at": datetime.now(UTC).isoformat("T", "seconds")}]
-    mlflow_client(config).set_registered_model_tag(
-        name, HISTORY_TAG, json.dumps(moves[-HISTORY_KEEP:], separators=(",", ":"))
-    )
+    text = json.dumps(moves, separators=(",", ":"))
+    while len(text) > HISTORY_MAX_CHARS and len(moves) > 1:
+        moves = moves[1:]
+        text = json.dumps(moves, separators=(",", ":"))
+    mlflow_client(config).set_registered_model_tag(name, HISTORY_TAG, text)
 
 
 def promote(
@@ -219,15 +221,15 @@ def promote(
                 config, name, champion_version, described.features, described.feature_service
             )
             champion_metrics = _metrics(champion, rows)
-        except ModelRefused as exc:  # a champion that no longer fits is no bar to clear
-            champion_metrics = None
-            reason_prefix = f"the champion v{champion_version} cannot be scored ({exc}); "
+        except ModelRefused as exc:  # no bar to compare with: a person decides (--force)
+            unscored = f"the champion v{champion_version} cannot be scored here ({exc})"
         else:
-            reason_prefix = ""
+            unscored = None
     else:
-        reason_prefix = ""
+        unscored = None
     promoted, reason = judge(config, challenger_metrics, champion_metrics, name)
-    reason = reason_prefix + reason
+    if unscored is not None:
+        promoted, reason = False, f"{unscored}: promote with --force once checked"
     if champion_version == challenger.version:
         promoted, reason = False, "already the champion"
     forced = False
@@ -264,9 +266,9 @@ def promote(
         client.set_model_version_tag(name, challenger.version, "promotion_reason", reason[:4000])
     if promoted:
         _log_reference(config, challenger, rows, challenger_scores)
+        move = {"version": challenger.version, "from": champion_version or "", "how": verdict}
+        _record_move(config, name, {**move, "reason": reason[:200]})  # recorded, then moved
         client.set_registered_model_alias(name, CHAMPION, challenger.version)
-        move = {"version": challenger.version, "how": verdict, "reason": reason[:300]}
-        _record_move(config, name, move)
     return decision
 
 
@@ -294,7 +296,8 @@ def rollback(config: ProjectConfig, name: str, reason: str | None = None) -> Rol
     if not stack:
         raise ModelRefused(f"{name} v{current} has no earlier champion in its history")
     target = stack[-1]
-    mlflow_client(config).set_registered_model_alias(name, CHAMPION, target)
     why = f"rolled back from v{current}" + (f": {reason}" if reason else "")
-    _record_move(config, name, {"version": target, "how": "rollback", "reason": why[:300]})
+    move = {"version": target, "from": current, "how": "rollback", "reason": why[:200]}
+    _record_move(config, name, move)
+    mlflow_client(config).set_registered_model_alias(name, CHAMPION, target)
     return Rollback(name, current, target)

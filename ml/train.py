@@ -158,7 +158,7 @@ def train_from_lakehouse(
     run = TrainingRun(as_of=at)
     for name in names:
         try:
-            training = build_training_set(spark, config, store, at, config.models.model(name))
+            training = build_training_set(spark, config, store, at, config.models.model(name), name)
         except NotEnoughHistory as exc:
             run.skipped[name] = str(exc)
             continue

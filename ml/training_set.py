@@ -138,11 +138,13 @@ def build_training_set(
     store: FeatureStore,
     as_of: datetime,
     spec: ModelConfig,
+    model: str | None = None,
 ) -> TrainingSet:
-    """The training set `spec` describes as of `as_of`. When it is a registered model's, its
+    """The training set `spec` describes as of `as_of`. When it is registered model `model`'s
+    (or, unnamed, the first registered model's with these inputs, label and horizon), its
     held-out rows become that model's evaluation set (what `lakecdp model evaluate/promote`
     score every candidate on), so the gate judges on the newest labelled data."""
-    model = registered_for(config, spec)
+    model = model or registered_for(config, spec)
     label = model or f"{spec.feature_service}/{spec.label}/{spec.horizon_days}d"
     frame = training_frame(spark, config, store, as_of, spec, label)
     features = service_features(store, spec.feature_service)

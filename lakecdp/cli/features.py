@@ -121,7 +121,14 @@ def features_training_set(
         console.print(f"[red]--service: no feature service {spec.feature_service!r} ({known})[/]")
         raise typer.Exit(2)
     try:
-        training = build_training_set(spark, cfg, store, resolve_as_of(spark, cfg, as_of), spec)
+        at = resolve_as_of(spark, cfg, as_of)
+        inputs_and_label = (spec.feature_service, spec.label, spec.horizon_days)
+        same = model is not None and inputs_and_label == (
+            base.feature_service,
+            base.label,
+            base.horizon_days,
+        )
+        training = build_training_set(spark, cfg, store, at, spec, model if same else None)
     except NotEnoughHistory as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None

@@ -146,8 +146,8 @@ def model_rollback(
     try:
         done = rollback(cfg, name, reason)
     except ModelRefused as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from None
+        console.print(f"[red]refused: {exc}[/red]")
+        raise typer.Exit(REFUSED) from None
     console.print(f"{name}: champion v{done.from_version} -> v{done.to_version}")
 
 

@@ -43,9 +43,7 @@ def mlflow_server_command(config: ProjectConfig, host: str, port: int) -> list[s
         sys.executable,
         "-m",
         "mlflow",
-        "server",
-        "--backend-store-uri",
-        config.mlflow_tracking_uri,
+        "server",  # the store URI goes in MLFLOW_BACKEND_STORE_URI: argv is visible to all
         "--default-artifact-root",
         artifacts,
         "--artifacts-destination",
@@ -59,12 +57,28 @@ def mlflow_server_command(config: ProjectConfig, host: str, port: int) -> list[s
     ]
 
 
-def mlflow_server_env() -> dict[str, str]:
-    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
+def mlflow_server_env(config: ProjectConfig) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "MLFLOW_BACKEND_STORE_URI": config.mlflow_tracking_uri,
+    }
     # MLflow 3's job runner (GenAI scorers, prompt optimisation) starts seven more processes
     # that outlive a stop by seconds; nothing here uses it. Set it to true to have it back.
     env.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
     return env
+
+
+def masked(uri: str) -> str:
+    """`uri` without the user and password a database or server URI may carry."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(uri)
+    if parts.password is None and parts.username is None:
+        return uri
+    host = parts.hostname or ""
+    netloc = f"***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _prepare_mlflow_store(config: ProjectConfig) -> None:
@@ -152,17 +166,17 @@ def ui_mlflow(host: HostOption = "127.0.0.1", port: Annotated[int, typer.Option(
     cfg = _config()
     uri = cfg.mlflow_tracking_uri
     if uri.startswith(("http://", "https://", "databricks")):
-        console.print(f"the tracking store is a server already: open {uri}")
+        console.print(f"the tracking store is a server already: open {masked(uri)}")
         return
     _require_free_port(host, port)
     _prepare_mlflow_store(cfg)
     url = f"http://{host}:{port}"
     console.print(f"MLflow UI on {url}")
-    console.print(f"  store      {uri}")
+    console.print(f"  store      {masked(uri)}")
     console.print(f"  artifacts  {cfg.mlflow_artifact_root}")
     console.print("  Ctrl-C stops it")
     code = _run_in_foreground(
-        "MLflow UI", mlflow_server_command(cfg, host, port), mlflow_server_env(), url
+        "MLflow UI", mlflow_server_command(cfg, host, port), mlflow_server_env(cfg), url
     )
     if code:
         raise typer.Exit(code)

@@ -13,6 +13,7 @@ lakecdp/decisioning/online_features.py, champion.py), so a restarted replica is 
 
 # No `from __future__ import annotations`: FastAPI reads the endpoint's annotation at runtime,
 # and the request model is built from the configuration inside create_app.
+import logging
 import time
 import uuid
 from contextlib import asynccontextmanager
@@ -40,6 +41,8 @@ from lakecdp.identity.rules import IdentityRules
 from lakecdp.kernel.asgi import run_asgi
 from lakecdp.kernel.config import ProjectConfig
 from ml.serving.champion import Champions
+
+log = logging.getLogger(__name__)
 
 
 class DecideResponse(BaseModel):
@@ -165,7 +168,12 @@ class DecisionService:
                     reasons.append("no champion model: rules without a score")
                 if history:
                     for name, loaded in served.items():
-                        scores[name] = loaded.score(features)
+                        try:
+                            scores[name] = loaded.score(features)
+                        except Exception as exc:  # one model's failure is not the decision's
+                            log.warning("%s v%s failed to score: %s", name, loaded.version, exc)
+                            reasons.append(f"{name} v{loaded.version} failed to score: no score")
+                            continue
                         by = f"by model v{loaded.version} ({loaded.kind})"
                         if name == self.champion.primary:
                             score = scores[name]

@@ -79,7 +79,13 @@ def local_model_dir(location: str, tracking_uri: str) -> Path:
 
 
 class ModelNotServable(ValueError):
-    """The version cannot be served (signature, files, flavour): the current one stays."""
+    """The version cannot be served: the current one stays. `permanent` when the version itself
+    is at fault (signature, flavour), so it is not tried again until the alias moves; files that
+    could not be read or a load that failed are tried again on the next turn."""
+
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 def load_model(
@@ -102,7 +108,7 @@ def load_model(
     try:
         inputs = check_inputs(mlmodel, features, service, label)
     except SignatureMismatch as exc:
-        raise ModelNotServable(str(exc)) from None
+        raise ModelNotServable(str(exc), permanent=True) from None
     flavors = mlmodel.get("flavors") or {}
     sklearn = flavors.get("sklearn", {})
     if sklearn.get("serialization_format") == "skops":
@@ -121,7 +127,9 @@ def load_model(
 
         model = mlflow.pyfunc.load_model(str(folder))
     except Exception as exc:
-        raise ModelNotServable(f"{label} cannot be loaded: {type(exc).__name__}: {exc}") from None
+        raise ModelNotServable(
+            f"{label} cannot be loaded: {type(exc).__name__}: {exc}", permanent=False
+        ) from None
     return PyfuncScorer(model, inputs.inputs, label)
 
 
@@ -149,6 +157,7 @@ class ChampionHolder:
         self._settled = False
         self._problem: str | None = "champion not looked up yet"
         self._refused: str | None = None  # the version last refused, not retried until it moves
+        self._failed: str | None = None  # the version whose failure was last counted
         self.load_failures = 0
 
     @property
@@ -183,15 +192,18 @@ class ChampionHolder:
             try:
                 model = load_model(version, self._uri, features, self.service)
             except ModelNotServable as exc:
-                self._refused = version.version
-                self.load_failures += 1
+                if exc.permanent:
+                    self._refused = version.version
+                if version.version != self._failed:  # counted and logged once per version
+                    self._failed = version.version
+                    self.load_failures += 1
+                    log.error("%s: champion v%s refused: %s", self.name, version.version, exc)
                 serving = f"v{self._current.version}" if self._current else "no model"
                 self._problem = f"champion {exc}; still serving {serving}"
-                log.error("%s: champion v%s refused: %s", self.name, version.version, exc)
             else:
                 kind = version.tags.get("model_kind", "unknown")
                 self._current = LoadedModel(version.version, kind, model)
-                self._refused, self._problem = None, None
+                self._refused = self._failed = self._problem = None
                 log.info("champion %s v%s (%s) loaded", self.name, version.version, kind)
         self._settled = True
         return self._current

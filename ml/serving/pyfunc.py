@@ -20,7 +20,13 @@ class NotProbabilities(ValueError):
 
 def as_probabilities(raw: Any, rows: int, label: str) -> np.ndarray:
     """P(label) per row from what a pyfunc `predict` returned."""
-    values = np.asarray(getattr(raw, "values", raw), dtype=float)
+    try:
+        values = np.asarray(getattr(raw, "values", raw), dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise NotProbabilities(
+            f"{label} predicted {type(raw).__name__} values that are not numbers ({exc}): return "
+            "one probability per row"
+        ) from None
     if values.ndim == 2 and values.shape[1] == 2:
         values = values[:, 1]
     elif values.ndim == 2 and values.shape[1] == 1:

@@ -54,6 +54,13 @@ WEAK_MODEL = Logistic("recency_days", 0.05, 1.3)  # uninformative, overconfident
 WORSE_MODEL = Logistic("frequency", -1.5, 0.0)  # ranks backwards
 
 
+class Labels(Logistic):
+    """The true model's class labels: what a flavour whose pyfunc calls `predict` answers."""
+
+    def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> np.ndarray:
+        return (super().predict(context, model_input, params) > 0.5).astype(float)
+
+
 def _rows(n: int, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     frame = pd.DataFrame(rng.gamma(2.0, 3.0, (n, len(FEATURES))), columns=FEATURES)
@@ -117,6 +124,7 @@ def versions(config: ProjectConfig) -> dict[str, str]:
             config, TRUE_MODEL, _signature({"frequency": "double", "days_since_signup": "double"})
         ),
         "long_input": register(config, TRUE_MODEL, _signature({"frequency": "long"})),
+        "labels": register(config, Labels("frequency", 1.5, -2.5)),
     }
 
 
@@ -170,9 +178,10 @@ def test_a_better_model_is_promoted_a_worse_one_refused_forced_and_rolled_back(
     [
         ("unknown_input", f"needs inputs {SERVICE} does not serve: days_since_signup"),
         ("long_input", r"inputs not typed double: frequency \(long\)"),
+        ("labels", "class labels, not probabilities"),
     ],
 )
-def test_a_signature_that_does_not_fit_the_feature_service_is_refused(
+def test_a_version_that_cannot_be_served_as_a_probability_is_refused(
     config: ProjectConfig, versions: dict[str, str], version: str, named: str
 ) -> None:
     before = history(config, NAME)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from lakecdp.kernel.config.paths import LocalPath
 from lakecdp.kernel.config.section import Section
@@ -117,8 +118,17 @@ class ModelsConfig(Section):
     holdout_share: float = Field(
         default=0.25, gt=0, lt=1, description="customers held out to evaluate and promote"
     )
+
     max_training_rows: int = Field(default=500_000, ge=100)
     seed: int = 7
+
+    @field_validator("registered")
+    @classmethod
+    def _names_are_plain(cls, registered: dict[str, ModelConfig]) -> dict[str, ModelConfig]:
+        for name in registered:
+            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]*", name):
+                raise ValueError(f"model name {name!r}: letters, digits, '_', '.', '-' only")
+        return registered
 
     @property
     def registered_model(self) -> str:

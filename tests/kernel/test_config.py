@@ -248,6 +248,7 @@ KNOWN_PATH_FIELDS = {
     "profiles.dbt_project_dir",
     "features.root",
     "models.artifact_root",
+    "models.evaluation_root",
     "decisioning.log_dir",
 }
 

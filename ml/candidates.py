@@ -45,9 +45,16 @@ class Candidate:
     inputs: InputCheck
     model: Any  # mlflow.pyfunc.PyFuncModel
 
+    flavour: str = "python_function"
+
     @property
     def label(self) -> str:
         return f"{self.name} v{self.version}"
+
+    @property
+    def kind(self) -> str:
+        """What the endpoint's reasons call it: the platform's model kind, else the flavour."""
+        return self.tags.get("model_kind", self.flavour)
 
     def probabilities(self, rows: pd.DataFrame) -> np.ndarray:
         """P(label) per row of `rows` (which hold at least the model's inputs)."""
@@ -134,6 +141,14 @@ def load_candidate(
             model = mlflow.pyfunc.load_model(str(folder))
     except Exception as exc:
         raise ModelRefused(f"{label} cannot be loaded: {type(exc).__name__}: {exc}") from None
+    flavour = next((f for f in flavors if f != "python_function"), "python_function")
     return Candidate(
-        name, str(found.version), found.run_id, dict(found.tags or {}), folder, inputs, model
+        name,
+        str(found.version),
+        found.run_id,
+        dict(found.tags or {}),
+        folder,
+        inputs,
+        model,
+        flavour,
     )

@@ -265,6 +265,8 @@ def promote(
         client.set_model_version_tag(name, challenger.version, "promotion", verdict)
         client.set_model_version_tag(name, challenger.version, "promotion_reason", reason[:4000])
     if promoted:
+        if "model_kind" not in challenger.tags:  # a data scientist's version: name its flavour
+            client.set_model_version_tag(name, challenger.version, "model_kind", challenger.kind)
         _log_reference(config, challenger, rows, challenger_scores)
         move = {"version": challenger.version, "from": champion_version or "", "how": verdict}
         _record_move(config, name, {**move, "reason": reason[:200]})  # recorded, then moved

@@ -20,6 +20,8 @@ def mlflow_client(config: ProjectConfig) -> MlflowClient:
     """Point MLflow at the configured store and experiment; return a registry client."""
     # No network beyond the package registries here, and no usage reporting wanted anywhere.
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    # A command's output is a summary, not a progress bar per artifact downloaded.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
     from mlflow import MlflowClient
 

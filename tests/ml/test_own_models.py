@@ -262,6 +262,8 @@ def test_the_endpoint_scores_with_the_promoted_pyfunc_and_keeps_it_when_a_new_on
     decision = _decide(endpoint)
     assert decision["model_versions"] == {NAME: versions["true"]}
     assert decision["score"] == pytest.approx(expected)
+    by = f"score {decision['score']:.3f} by model v{versions['true']} (python_function)"
+    assert decision["reasons"][0] == by  # a custom pyfunc is named by its flavour
     assert decision["scores"][NAME] == pytest.approx(expected)
 
     # An operator points the alias at a version whose files are broken.

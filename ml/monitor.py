@@ -32,13 +32,13 @@ from ml.metrics import expected_calibration_error
 from ml.monitoring import Bins as ReferenceBins
 from ml.monitoring import CalibrationBin, DriftRow, calibration, drift, psi
 from ml.tracking import CHAMPION, mlflow_client
+from spark_jobs.features.job import SNAPSHOTS
 
 if TYPE_CHECKING:
     import pandas as pd
     from pyspark.sql import DataFrame, SparkSession
 
 MONITORING = ("ops", "model_monitoring")
-SNAPSHOTS = ("gold", "customer_feature_snapshots")  # written by spark_jobs/features
 ORDERS = ("gold", "fct_orders")
 SAMPLE_ROWS = 200_000  # customers of the snapshot compared: enough for stable bin shares
 OUTCOME_WINDOW_DAYS = 7  # decisions of this many days whose horizon has just passed
@@ -179,12 +179,13 @@ def measure(
     current: pd.DataFrame,
     served: np.ndarray | None = None,
     labelled: tuple[np.ndarray, np.ndarray] | None = None,
+    champion: tuple[str | None, Any, str | None] | None = None,
 ) -> ModelMonitoring:
     """Drift of `current` (the model's inputs, one row a customer) and of the champion's scores
     on it and of `served`, and calibration on `labelled` (labels, scores), against the
-    champion's reference."""
+    champion's reference (`champion`: what `champion_reference` answered, when already asked)."""
     result = ModelMonitoring(name, as_of)
-    version, reference, why = champion_reference(config, name)
+    version, reference, why = champion or champion_reference(config, name)
     result.version = version
     if reference is None:
         result.skipped = why
@@ -220,7 +221,8 @@ def monitor_models(
     decisions = _decisions(spark, config)
     results = []
     for name in models or list(config.models.registered):
-        version, reference, why = champion_reference(config, name)
+        champion = champion_reference(config, name)
+        version, reference, why = champion
         if reference is None:
             results.append(ModelMonitoring(name, as_of, version, skipped=why))
             continue
@@ -231,7 +233,7 @@ def monitor_models(
         if decisions is not None and version is not None:
             served = served_scores(decisions, name, version, as_of)
             labelled = outcomes(spark, config, decisions, name, as_of)
-        results.append(measure(config, name, as_of, current, served, labelled))
+        results.append(measure(config, name, as_of, current, served, labelled, champion))
     write_monitoring(spark, config, [r for r in results if r.skipped is None])
     return results
 

@@ -137,14 +137,16 @@ def bodies(kind: str, customers: list[tuple[str, str]], seed: int):  # type: ign
     return decide if kind == "decide" else feast
 
 
-def measure(url: str, kind: str, customers: list, args: argparse.Namespace) -> dict[str, Any]:
+def measure(
+    url: str, kind: str, customers: list, args: argparse.Namespace, auth: str = "-"
+) -> dict[str, Any]:
     make = bodies(kind, customers, args.seed)
-    asyncio.run(closed_loop(url, "-", make, requests=300, concurrency=2, max_seconds=60))  # warm
+    asyncio.run(closed_loop(url, auth, make, requests=300, concurrency=2, max_seconds=60))  # warm
     opened = asyncio.run(
-        open_loop(url, "-", make, requests=args.requests, rate_per_s=args.rate, max_seconds=300)
+        open_loop(url, auth, make, requests=args.requests, rate_per_s=args.rate, max_seconds=300)
     )
     closed = asyncio.run(
-        closed_loop(url, "-", make, requests=args.requests, concurrency=8, max_seconds=300)
+        closed_loop(url, auth, make, requests=args.requests, concurrency=8, max_seconds=300)
     )
     return {"open_loop": opened.summary(), "closed_loop": closed.summary()}
 
@@ -189,7 +191,13 @@ def main() -> None:
         )
         feast = start_feast(config, feast_port)
         try:
-            decide = measure(f"http://127.0.0.1:{decide_port}/v1/decide", "decide", customers, args)
+            decide = measure(
+                f"http://127.0.0.1:{decide_port}/v1/decide",
+                "decide",
+                customers,
+                args,
+                auth=f"Bearer {config.auth.key_for('decide')}",
+            )
             served = measure(
                 f"http://127.0.0.1:{feast_port}/get-online-features", "feast", customers, args
             )

@@ -109,9 +109,11 @@ async def _post(
 
 
 def _session(write_key: str, concurrency: int) -> aiohttp.ClientSession:
+    """A Segment write key (HTTP Basic), or a ready header value such as 'Bearer <API key>'."""
     token = base64.b64encode(f"{write_key}:".encode()).decode()
+    auth = write_key if write_key.startswith("Bearer ") else f"Basic {token}"
     return aiohttp.ClientSession(
-        headers={"Authorization": f"Basic {token}", "Content-Type": "application/json"},
+        headers={"Authorization": auth, "Content-Type": "application/json"},
         connector=aiohttp.TCPConnector(limit=concurrency),
     )
 

@@ -19,12 +19,23 @@ REPO = Path(__file__).resolve().parents[1]
 CONFIG_FILE = REPO / "lakecdp.yaml"
 WEB_KEY = "test-web-key"
 APP_KEY = "test-app-key"
+# API keys (auth.api_keys) of the tests: one per scope set, so 403s can be shown.
+DECIDE_KEY = "test-decide-key-0001"
+PRIVACY_KEY = "test-privacy-key-0001"
+PRIVACY_READ_KEY = "test-privacy-read-0001"
+DECIDE_AUTH = {"Authorization": f"Bearer {DECIDE_KEY}"}
 
 
 def make_config(root: Path, **env: str) -> ProjectConfig:
     environ = {
         "LAKECDP_LAKEHOUSE_ROOT": str(root),
         "LAKECDP_WRITE_KEYS": f"{WEB_KEY}=web,{APP_KEY}=app",
+        "LAKECDP_API_KEYS": (
+            f"{DECIDE_KEY}=test-app:decide,"
+            f"{PRIVACY_KEY}=test-desk:privacy:write+privacy:read,"
+            f"{PRIVACY_READ_KEY}=test-auditor:privacy:read"
+        ),
+        "LAKECDP_SUBJECT_KEY": "test-subject-key",
         "LAKECDP__SPARK__SHUFFLE_PARTITIONS": "2",
         "LAKECDP__COLLECTOR__SEGMENT_ROLL_SECONDS": "0.2",
         **env,

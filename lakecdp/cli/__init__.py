@@ -18,6 +18,7 @@ from lakecdp.cli import (
     ingest,
     measure,
     model,
+    privacy,
     serve,
     sql,
     status,
@@ -42,6 +43,7 @@ app.add_typer(model.app, name="model")
 app.add_typer(measure.app, name="measure")
 app.add_typer(sql.app, name="sql")
 app.add_typer(sync.app, name="sync")
+app.add_typer(privacy.app, name="privacy")
 app.add_typer(airflow.app, name="airflow")
 app.add_typer(ui.app, name="ui")
 

@@ -120,8 +120,13 @@ def pick_customers(spark: SparkSession, config: ProjectConfig) -> dict[str, dict
     return picks
 
 
-def ask(url: str, case: dict[str, Any], channel: str = "any") -> dict[str, Any]:
-    response = httpx.post(f"{url}/v1/decide", json={**case, "channel": channel}, timeout=10)
+def ask(url: str, key: str, case: dict[str, Any], channel: str = "any") -> dict[str, Any]:
+    response = httpx.post(
+        f"{url}/v1/decide",
+        json={**case, "channel": channel},
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=10,
+    )
     response.raise_for_status()
     return response.json()
 
@@ -130,17 +135,20 @@ def show_decisions(
     spark: SparkSession, config: ProjectConfig, url: str, console: Console
 ) -> dict[str, dict[str, Any]]:
     decisions: dict[str, dict[str, Any]] = {}
+    key = config.auth.key_for("decide")
+    if key is None:
+        raise RuntimeError("auth.api_keys has no key with the 'decide' scope for the demo")
     for case, body in pick_customers(spark, config).items():
         if case == "capped customer":
-            first = ask(url, body)
+            first = ask(url, key, body)
             channel = first["channel"] or "email"
             cap = config.decisioning.caps.get(channel)
             answer = first
             for _ in range(cap.max if cap else 0):
-                answer = ask(url, body, channel)
+                answer = ask(url, key, body, channel)
             decisions[case] = answer
         else:
-            decisions[case] = ask(url, body)
+            decisions[case] = ask(url, key, body)
     table = Table(title="Decisions (POST /v1/decide)", show_lines=True)
     for col in ("case", "customer", "action", "channel", "score", "arm", "reasons"):
         table.add_column(col, overflow="fold")

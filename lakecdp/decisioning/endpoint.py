@@ -5,6 +5,10 @@ model give the fallback action with the reason. Only a request that is wrong get
 naming the field (the request model is built from the configuration, so channels, markets and
 identifier types are checked, and listed in the OpenAPI schema).
 
+Locked: /v1/decide needs an API key with the `decide` scope (`auth.api_keys`, lakecdp/kernel/
+auth.py), since it turns an e-mail address into a customer's decision; /health and /metrics stay
+open for probes.
+
 Ready means able to decide: /health answers 200 only while the online store answers and once the
 champion (if one is registered) is loaded; until then /health and /v1/decide answer 503 with what
 is missing. Start-up stays light (no Feast SDK, MLflow, scikit-learn or pandas on this path:
@@ -21,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from fastapi import FastAPI, HTTPException, Response
+from fastapi import Depends, FastAPI, HTTPException, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -38,11 +42,16 @@ from lakecdp.decisioning.holdout import assign_arm
 from lakecdp.decisioning.online_features import OnlineFeatures
 from lakecdp.decisioning.rules import ANY_CHANNEL, CustomerContext, Outcome, choose_action
 from lakecdp.identity.rules import IdentityRules
+from lakecdp.identity.subjects import CUSTOMER_ID, SubjectHasher
 from lakecdp.kernel.asgi import run_asgi
+from lakecdp.kernel.auth import Caller, require_scope
 from lakecdp.kernel.config import ProjectConfig
+from lakecdp.kernel.suppression import SuppressionList
 from ml.serving.champion import Champions
 
 log = logging.getLogger(__name__)
+# The reason a decision names nobody: the person asked to be left alone (a privacy request).
+SUPPRESSED = "suppressed by a privacy request: no decision, nothing read or kept"
 
 
 class DecideResponse(BaseModel):
@@ -111,6 +120,15 @@ class DecisionService:
     def __post_init__(self) -> None:
         self._rules = IdentityRules.from_config(self.config)
         self._online_seen = False
+        self._suppression = SuppressionList.from_config(self.config)
+        self._subjects = SubjectHasher(self.config) if self.config.governance.subject_key else None
+
+    def _suppressed(self, id_type: str, value: str) -> bool:
+        """Is this identifier (normal form) or customer id on the suppression list?"""
+        current = self._suppression.hashes()
+        if not current or self._subjects is None:
+            return False
+        return self._subjects.hash(id_type, value) in current
 
     def waiting_for(self) -> list[str]:
         """What keeps the service from deciding right now; empty when it is ready."""
@@ -142,18 +160,22 @@ class DecisionService:
             DecisionLog(config.decision_log_dir),
         )
 
-    def decide(self, request: Any) -> DecideResponse:
+    def decide(self, request: Any, caller: str | None = None) -> DecideResponse:
         cfg = self.config.decisioning
         now = datetime.now(UTC)
         experiment = cfg.experiments[cfg.experiment]
         customer_id, why_unknown = self._resolve(request)
+        if why_unknown == SUPPRESSED:  # nothing of the person is read, counted or logged
+            customer_id = None
         served = self.champion.served()
         model = served.get(self.champion.primary)
         score: float | None = None
         scores: dict[str, float] = {}
         arm = None
         reasons: list[str] = []
-        if customer_id is None:
+        if why_unknown == SUPPRESSED:
+            outcome = Outcome(cfg.holdout_action, "none", None, True, [SUPPRESSED])
+        elif customer_id is None:
             outcome = Outcome(cfg.fallback_action, "content", None, True, [why_unknown or ""])
         else:
             features = self.online.features(customer_id)
@@ -217,21 +239,32 @@ class DecisionService:
                 "request_channel": request.channel,
                 "market": request.market,
                 "identifier_type": request.identifier.type if request.identifier else None,
-                "context": request.context,
+                "context": {} if why_unknown == SUPPRESSED else request.context,
+                "caller": caller,
             }
         )
         return response
 
     def _resolve(self, request: Any) -> tuple[str | None, str | None]:
+        """(customer id, why there is none); SUPPRESSED when the identifier, the customer id
+        asked for or the one it resolves to is on the suppression list."""
         if request.customer_id is not None:
+            if self._suppressed(CUSTOMER_ID, request.customer_id):
+                return None, SUPPRESSED
             found = self.online.resolve(f"customer_id:{request.customer_id}")
+            if found and self._suppressed(CUSTOMER_ID, found):
+                return None, SUPPRESSED
             return found, None if found else "unknown customer_id: fallback"
         ident = request.identifier
         region = self.config.markets[request.market].phone_region
         normalized = self._rules.normalize(ident.type, ident.value, region=region)
         if not normalized.ok:
             return None, f"identifier {ident.type} unusable ({normalized.reason}): fallback"
+        if self._suppressed(ident.type, str(normalized.value)):
+            return None, SUPPRESSED
         found = self.online.resolve(f"{ident.type}:{normalized.value}")
+        if found and self._suppressed(CUSTOMER_ID, found):
+            return None, SUPPRESSED
         return found, None if found else f"unknown {ident.type}: fallback"
 
 
@@ -283,13 +316,21 @@ def create_app(config: ProjectConfig, service: DecisionService | None = None) ->
     not_ready: dict[int | str, dict[str, Any]] = {
         503: {"description": "not ready to decide yet; `waiting_for` says why"}
     }
+    locked: dict[int | str, dict[str, Any]] = {
+        401: {"description": "no API key, or an unknown one"},
+        403: {"description": "the API key lacks the `decide` scope"},
+    }
+    may_decide = require_scope(config.auth.api_keys, "decide")
 
-    @app.post("/v1/decide", response_model=DecideResponse, responses=not_ready)
-    def decide(request: decide_request) -> DecideResponse:  # type: ignore[valid-type]
+    @app.post("/v1/decide", response_model=DecideResponse, responses={**not_ready, **locked})
+    def decide(
+        request: decide_request,  # type: ignore[valid-type]
+        caller: Caller = Depends(may_decide),  # noqa: B008
+    ) -> DecideResponse:
         started = time.perf_counter()
         if not state["service"].ready_to_decide():
             raise HTTPException(503, {"waiting_for": state["service"].waiting_for()})
-        response = state["service"].decide(request)
+        response = state["service"].decide(request, caller=caller.name)
         latency.observe(time.perf_counter() - started)
         decisions.labels(response.action, response.arm or "none", str(response.fallback)).inc()
         return response

@@ -50,6 +50,7 @@ DECISION_SCHEMA = StructType(
         StructField("market", StringType()),
         StructField("identifier_type", StringType()),
         StructField("context", StringType()),
+        StructField("caller", StringType()),
         StructField("_corrupt_record", StringType()),
     ]
 )

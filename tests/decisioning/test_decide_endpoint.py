@@ -19,7 +19,7 @@ from lakecdp.decisioning.endpoint import create_app
 from lakecdp.decisioning.holdout import assign_arm
 from lakecdp.kernel.config import ProjectConfig
 from ml.tracking import CHAMPION, mlflow_client
-from tests.conftest import free_port, make_config, wait_for
+from tests.conftest import DECIDE_AUTH, DECIDE_KEY, PRIVACY_KEY, free_port, make_config, wait_for
 
 pytestmark = [pytest.mark.spark, pytest.mark.timeout(900)]
 KNOWN = ("cus_a", "cus_b", "cus_c")
@@ -50,6 +50,7 @@ def endpoint(
             f'{{"nba_2026q4": {{"salt": "{SALT}", "holdout_share": 0.3}}}}'
         ),
         LAKECDP__DECISIONING__MODEL_REFRESH_SECONDS="0.5",
+        LAKECDP__GOVERNANCE__SUPPRESSION_REFRESH_SECONDS="0.1",
         LAKECDP__DECISIONING__LOG_DIR=str(tmp_path_factory.mktemp("decision-log")),
     )
     port = free_port()
@@ -68,7 +69,7 @@ def endpoint(
 
 
 def decide(url: str, **body: object) -> httpx.Response:
-    return httpx.post(f"{url}/v1/decide", json=body, timeout=10)
+    return httpx.post(f"{url}/v1/decide", json=body, headers=DECIDE_AUTH, timeout=10)
 
 
 def test_known_customer_by_email_gets_a_scored_action_with_reasons(endpoint) -> None:  # type: ignore[no-untyped-def]
@@ -217,3 +218,70 @@ def test_a_new_champion_is_picked_up_without_restart(endpoint) -> None:  # type:
     finally:
         client.set_registered_model_alias(name, CHAMPION, current)
     time.sleep(0.1)
+
+
+def test_the_endpoint_is_locked_by_api_keys_with_scopes(endpoint) -> None:  # type: ignore[no-untyped-def]
+    url, config = endpoint
+    body = {"identifier": {"type": "email", "value": "alice@example.com"}, "channel": "any"}
+    body["market"] = "SG"
+    anonymous = httpx.post(f"{url}/v1/decide", json=body, timeout=10)
+    assert anonymous.status_code == 401
+    assert anonymous.headers["www-authenticate"] == "Bearer"
+    assert "customer_id" not in anonymous.text
+    wrong = httpx.post(
+        f"{url}/v1/decide", json=body, headers={"Authorization": "Bearer not-a-key"}, timeout=10
+    )
+    assert wrong.status_code == 401
+    # a privacy-desk key is a real key without the decide scope
+    forbidden = httpx.post(
+        f"{url}/v1/decide", json=body, headers={"X-API-Key": PRIVACY_KEY}, timeout=10
+    )
+    assert forbidden.status_code == 403
+    assert "lacks the scope 'decide'" in forbidden.json()["detail"]
+    # a bad body from an anonymous caller learns nothing about the body: 401 before 422
+    assert httpx.post(f"{url}/v1/decide", json={"x": 1}, timeout=10).status_code == 401
+    allowed = httpx.post(f"{url}/v1/decide", json=body, headers={"X-API-Key": DECIDE_KEY})
+    assert allowed.status_code == 200 and allowed.json()["customer_id"] == "cus_a"
+    decision_id = allowed.json()["decision_id"]
+    # probes stay open
+    assert httpx.get(f"{url}/health").status_code == 200
+    assert httpx.get(f"{url}/metrics").status_code == 200
+    # the decision log names the caller (never the key)
+    folder = Path(config.decision_log_dir)
+
+    def caller_logged() -> bool:
+        for segment in folder.glob("*.jsonl"):
+            for line in segment.read_bytes().splitlines():
+                row = orjson.loads(line)
+                if row["decision_id"] == decision_id:
+                    assert DECIDE_KEY not in line.decode()
+                    return bool(row["caller"] == "test-app")
+        return False
+
+    wait_for(caller_logged, timeout=20)
+    schemes = httpx.get(f"{url}/openapi.json").json()["components"]["securitySchemes"]
+    assert {s["type"] for s in schemes.values()} == {"http", "apiKey"}
+
+
+def test_a_suppressed_person_gets_no_decision_by_any_identifier(endpoint) -> None:  # type: ignore[no-untyped-def]
+    from tests.signals.collector.test_suppression import suppress
+
+    url, config = endpoint
+    by_email = {"identifier": {"type": "email", "value": "ALICE@example.com"}}
+    asks = [by_email, {"customer_id": "cus_a"}, {"customer_id": "cus_old"}]  # cus_old: retired
+    suppress(config, ("email", "alice@example.com"), ("customer_id", "cus_a"))
+    try:
+        wait_for(lambda: decide(url, **by_email, channel="any", market="SG").json()["fallback"])
+        for ask in asks:
+            body = decide(url, **ask, channel="any", market="SG").json()
+            assert body["customer_id"] is None and body["score"] is None, ask
+            assert (body["action"], body["channel"]) == ("no_action", None)
+            assert body["reasons"] == [
+                "suppressed by a privacy request: no decision, nothing read or kept"
+            ]
+        other = decide(url, customer_id="cus_b", channel="any", market="MY").json()
+        assert other["customer_id"] == "cus_b"
+    finally:
+        suppress(config, ("email", "alice@example.com"), kind="unsuppress")
+    back = lambda: decide(url, **by_email, channel="any", market="SG").json()["customer_id"]  # noqa: E731
+    wait_for(lambda: back() == "cus_a")

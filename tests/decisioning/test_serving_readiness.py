@@ -23,7 +23,7 @@ from lakecdp.decisioning.online_features import IDENTIFIER_VIEW, OnlineFeatures
 from lakecdp.kernel.config import ProjectConfig
 from ml.serving.champion import Champions
 from ml.serving.registry import ModelVersion, Registry
-from tests.conftest import free_port, make_config, wait_for
+from tests.conftest import DECIDE_AUTH, free_port, make_config, wait_for
 
 HEAVY = ("feast", "mlflow", "sklearn", "pandas", "pyspark", "scipy", "skops", "sqlalchemy")
 
@@ -83,7 +83,7 @@ def running(config: ProjectConfig, registry: Registry | None = None) -> Iterator
 
 def _decide(url: str) -> httpx.Response:
     body = {"customer_id": "cus_1", "channel": "any", "market": "SG"}
-    return httpx.post(f"{url}/v1/decide", json=body, timeout=10)
+    return httpx.post(f"{url}/v1/decide", json=body, headers=DECIDE_AUTH, timeout=10)
 
 
 def test_not_ready_until_the_champion_lookup_settles(tmp_path: Path) -> None:

@@ -359,3 +359,29 @@ def test_relative_paths_from_the_environment_are_relative_to_the_file(
     assert config.spark.jars_dir == "/opt/jars"
     assert config.quality.root == f"{here}/rel/quality"
     assert config.features_root == "s3a://bucket/feast"
+
+
+def test_api_keys_from_the_environment_carry_caller_and_scopes() -> None:
+    config = load_config(
+        CONFIG_FILE,
+        environ={"LAKECDP_API_KEYS": "k-0123456789abcdef=crm-app:decide+privacy:read"},
+    )
+    [grant] = config.auth.api_keys
+    assert (grant.caller, grant.scopes) == ("crm-app", ("decide", "privacy:read"))
+    assert "k-0123456789abcdef" not in repr(config)  # a key is a secret
+    assert config.auth.key_for("privacy:read") == "k-0123456789abcdef"
+    assert config.auth.key_for("privacy:write") is None
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("no-caller-0123456789", "key=caller:scope"),
+        ("k-0123456789abcdef=app:admin", "unknown scopes"),
+        ("tiny-key=app:decide", "shorter than 16"),
+    ],
+)
+def test_bad_api_keys_are_refused_naming_the_problem(value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as info:
+        load_config(CONFIG_FILE, environ={"LAKECDP_API_KEYS": value})
+    assert value.split("=")[0] not in str(info.value)  # a key is a secret: never echoed

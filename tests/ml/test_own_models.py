@@ -30,7 +30,7 @@ from ml.evaluation_set import write_evaluation_set
 from ml.promotion import evaluate, history, promote, rollback
 from ml.tracking import CHAMPION, mlflow_client
 from spark_jobs.features.transactions import FEATURE_COLUMNS
-from tests.conftest import CONFIG_FILE, free_port, make_config, wait_for
+from tests.conftest import CONFIG_FILE, DECIDE_AUTH, free_port, make_config, wait_for
 
 NAME = "purchase_propensity"
 SERVICE = "purchase_propensity_v1"
@@ -250,7 +250,7 @@ def endpoint(config: ProjectConfig, versions: dict[str, str]) -> Iterator[str]:
 
 def _decide(url: str) -> dict[str, Any]:
     body = {"customer_id": "cus_1", "channel": "any", "market": "SG"}
-    answer = httpx.post(f"{url}/v1/decide", json=body, timeout=10)
+    answer = httpx.post(f"{url}/v1/decide", json=body, headers=DECIDE_AUTH, timeout=10)
     assert answer.status_code == 200, answer.text
     return dict(answer.json())
 

@@ -42,6 +42,13 @@ from lakecdp.kernel.config.decisioning import (
     PromotionConfig,
     ScoreBand,
 )
+from lakecdp.kernel.config.governance import (
+    SCOPES,
+    ApiKey,
+    AuthConfig,
+    GovernanceConfig,
+    RegulationConfig,
+)
 from lakecdp.kernel.config.identity import (
     EVENT_COLUMNS,
     EVENT_JSON_COLUMNS,
@@ -96,10 +103,13 @@ __all__ = [
     "LAYERS",
     "PERSON_FIELDS",
     "PROFILE_TRAITS",
+    "SCOPES",
     "ActionConfig",
     "ActionKind",
     "AdAudienceDestination",
     "AirflowConfig",
+    "ApiKey",
+    "AuthConfig",
     "CapConfig",
     "CatalogConfig",
     "CollectorConfig",
@@ -111,6 +121,7 @@ __all__ = [
     "ExperimentConfig",
     "FeaturesConfig",
     "FileDestination",
+    "GovernanceConfig",
     "HttpDestination",
     "HttpLimits",
     "IdentifierTypeConfig",
@@ -129,6 +140,7 @@ __all__ = [
     "ProjectConfig",
     "PromotionConfig",
     "QualityConfig",
+    "RegulationConfig",
     "ScoreBand",
     "Section",
     "SourceConfig",

@@ -41,6 +41,9 @@ ENV_OVERRIDES: dict[str, str] = {
     "LAKECDP_MLFLOW_TRACKING_URI": "models.tracking_uri",
     "LAKECDP_SERVE_HOST": "decisioning.host",
     "LAKECDP_SERVE_PORT": "decisioning.port",
+    "LAKECDP_API_KEYS": "auth.api_keys",
+    "LAKECDP_SUBJECT_KEY": "governance.subject_key",
+    "LAKECDP_PRIVACY_PORT": "governance.port",
 }
 # Generic override for any key: LAKECDP__SECTION__KEY=value (double underscores separate levels).
 GENERIC_ENV_PREFIX = "LAKECDP__"

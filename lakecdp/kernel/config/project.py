@@ -17,6 +17,7 @@ from lakecdp.kernel.config.collection import (
     StreamingConfig,
 )
 from lakecdp.kernel.config.decisioning import DecisioningConfig, FeaturesConfig, ModelsConfig
+from lakecdp.kernel.config.governance import AuthConfig, GovernanceConfig
 from lakecdp.kernel.config.identity import IdentifierTypeConfig, IdentityConfig
 from lakecdp.kernel.config.orchestration import AirflowConfig
 from lakecdp.kernel.config.paths import is_absolute, join_path
@@ -60,6 +61,8 @@ class ProjectConfig(Section):
     destinations: dict[SyncName, DestinationConfig] = Field(default_factory=dict)
     syncs: dict[SyncName, SyncConfig] = Field(default_factory=dict)
     airflow: AirflowConfig = Field(default_factory=AirflowConfig)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
 
     @model_validator(mode="after")
     def _identity_rules_are_consistent(self) -> ProjectConfig:
@@ -236,6 +239,10 @@ class ProjectConfig(Section):
     @property
     def decision_log_dir(self) -> str:
         return self.decisioning.log_dir or join_path(self.lakehouse.landing_root, "decisions")
+
+    @property
+    def governance_root(self) -> str:
+        return self.governance.root or join_path(self.lakehouse.root, "governance")
 
     @cached_property
     def market_codes(self) -> list[str]:

@@ -6,6 +6,11 @@ also do, as `writeKey` in the body. Bodies may be gzip-encoded. Limits follow th
 the landing zone. Refused messages are written, with their reason, to the rejected landing folder
 (on their way to ops.quarantine) and reported in the response body; nothing is dropped silently.
 A request whose key is unknown gets 401 and is not stored.
+
+Suppressed people are dropped at this door: a message carrying any identifier on the suppression
+list (lakecdp/kernel/suppression.py, written by privacy requests) is neither landed nor
+quarantined, and the request still answers 200 so SDKs do not retry it; the count is in /health
+and /metrics (`lakecdp_collector_messages_total{outcome="suppressed"}`).
 """
 
 from __future__ import annotations
@@ -22,14 +27,17 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from lakecdp.identity.subjects import SubjectHasher
 from lakecdp.kernel.asgi import run_asgi
 from lakecdp.kernel.config import ProjectConfig
 from lakecdp.kernel.contracts.events import Reason, Rejection, validate_message
+from lakecdp.kernel.suppression import SuppressionList
 from lakecdp.signals.collector.landing import LandingWriter
 
 SINGLE_ENDPOINTS = ("track", "identify", "page", "screen", "alias", "group")
@@ -50,9 +58,21 @@ class CollectorState:
     write_keys: dict[str, str]
     max_message_bytes: int
     max_request_bytes: int
+    suppression: SuppressionList
+    subjects: SubjectHasher | None
+    registry: CollectorRegistry
+    messages: Counter
     accepted: int = 0
     rejected_count: int = 0
     unauthorized: int = 0
+    suppressed: int = 0
+
+    def is_suppressed(self, message: Any) -> bool:
+        """Does the message name anybody on the suppression list? (Free while it is empty.)"""
+        current = self.suppression.hashes()
+        if not current or self.subjects is None or not isinstance(message, dict):
+            return False
+        return any(h in current for h in self.subjects.message(message))
 
 
 def _now_iso() -> str:
@@ -225,7 +245,11 @@ async def _collect(request: Request) -> Response:
     accepted: list[bytes] = []
     rejected: list[bytes] = []
     problems: list[dict[str, Any]] = []
+    suppressed = 0
     for index, message in enumerate(messages):
+        if state.is_suppressed(message):
+            suppressed += 1
+            continue
         try:
             accepted.append(
                 _prepare(
@@ -249,6 +273,10 @@ async def _collect(request: Request) -> Response:
         return _error(503, "landing_unavailable", f"could not persist events: {exc}")
     state.accepted += len(accepted)
     state.rejected_count += len(rejected)
+    state.suppressed += suppressed
+    state.messages.labels("accepted").inc(len(accepted))
+    state.messages.labels("rejected").inc(len(rejected))
+    state.messages.labels("suppressed").inc(suppressed)
     if problems and not accepted:
         first = problems[0]
         return _error(400, first["reason"], first["detail"], rejected=problems)
@@ -263,10 +291,17 @@ async def _health(request: Request) -> Response:
             "accepted": state.accepted,
             "rejected": state.rejected_count,
             "unauthorized": state.unauthorized,
+            "suppressed": state.suppressed,
+            "suppression_list_version": state.suppression.version,
             "flushes": state.events.stats.flushes,
             "sealed_segments": state.events.stats.sealed_segments,
         }
     )
+
+
+async def _metrics(request: Request) -> Response:
+    state: CollectorState = request.app.state.collector
+    return Response(generate_latest(state.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 def create_app(config: ProjectConfig) -> Starlette:
@@ -280,6 +315,13 @@ def create_app(config: ProjectConfig) -> Starlette:
     settings = config.collector
     if not settings.write_keys:
         raise ValueError("collector.write_keys is empty: no client could authenticate")
+    registry = CollectorRegistry()
+    messages = Counter(
+        "lakecdp_collector_messages",
+        "Messages by outcome: accepted (landed), rejected (quarantined), suppressed (dropped)",
+        ["outcome"],
+        registry=registry,
+    )
     state = CollectorState(
         events=LandingWriter(
             landing, settings.segment_roll_seconds, settings.segment_roll_bytes, settings.fsync
@@ -293,6 +335,11 @@ def create_app(config: ProjectConfig) -> Starlette:
         write_keys=dict(settings.write_keys),
         max_message_bytes=settings.max_message_bytes,
         max_request_bytes=settings.max_request_bytes,
+        suppression=SuppressionList.from_config(config),
+        # no subject key: nobody can have been suppressed (privacy requests refuse to run)
+        subjects=SubjectHasher(config) if config.governance.subject_key else None,
+        registry=registry,
+        messages=messages,
     )
 
     @asynccontextmanager
@@ -311,6 +358,7 @@ def create_app(config: ProjectConfig) -> Starlette:
         Route("/v1/batch", _collect, methods=["POST"]),
         Route("/v1/import", _collect, methods=["POST"]),
         Route("/health", _health, methods=["GET"]),
+        Route("/metrics", _metrics, methods=["GET"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 

@@ -1,0 +1,130 @@
+"""`lakecdp privacy`: privacy requests from the command line, the privacy API, processing.
+
+`request` takes a request as the API does (same checks, same ledger) and prints its id;
+`status` shows a request and its history; `serve` runs the OpenDSR API.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+
+from lakecdp.cli._app import _config
+from lakecdp.cli.render import console
+
+app = typer.Typer(no_args_is_help=True, help="Privacy requests: erase, access, suppress.")
+
+# What a person types -> OpenDSR's request type.
+KINDS = {
+    "erase": "erasure",
+    "erasure": "erasure",
+    "access": "access",
+    "portability": "portability",
+    "suppress": "suppress",
+    "unsuppress": "unsuppress",
+}
+
+
+def _identity(spec: str) -> dict[str, str]:
+    id_type, sep, value = spec.partition(":")
+    if not sep or not id_type or not value:
+        raise typer.BadParameter("expected TYPE:VALUE, e.g. email:someone@example.com")
+    return {"identity_type": id_type, "identity_value": value, "identity_format": "raw"}
+
+
+@app.command("request")
+def request(
+    kind: Annotated[str, typer.Argument(help="erase, access, portability, suppress, unsuppress")],
+    identifier: Annotated[
+        list[str],
+        typer.Option(
+            "--identifier", "-i", help="TYPE:VALUE (repeat for several identifiers of the person)"
+        ),
+    ],
+    regulation: Annotated[str, typer.Option(help="a regulation code (governance.regulations)")] = (
+        "gdpr"
+    ),
+    market: Annotated[str | None, typer.Option(help="the market of a local phone number")] = None,
+    suppress: Annotated[
+        bool, typer.Option("--suppress", help="erase, then keep the person out")
+    ] = False,
+    request_id: Annotated[
+        str | None, typer.Option("--id", help="the subject request id (default: a new UUID)")
+    ] = None,
+) -> None:
+    """Take a privacy request (as POST /v1/opengdpr_requests does); prints its id."""
+    from pydantic import ValidationError
+
+    from lakecdp.governance.intake import RequestConflict, RequestRefused, submit
+    from lakecdp.governance.ledger import Ledger
+    from lakecdp.governance.requests import request_model
+    from lakecdp.kernel.subjects import SubjectKeyMissing
+
+    if kind not in KINDS:
+        raise typer.BadParameter(f"unknown request type {kind!r} (one of {', '.join(KINDS)})")
+    config = _config()
+    payload: dict[str, Any] = {
+        "subject_request_id": request_id or str(uuid.uuid4()),
+        "subject_request_type": KINDS[kind],
+        "submitted_time": datetime.now(UTC).isoformat(),
+        "subject_identities": [_identity(spec) for spec in identifier],
+        "regulation": regulation,
+        "market": market.upper() if market else None,
+        "suppress": suppress,
+    }
+    try:
+        body = request_model(config).model_validate(payload)
+        intake = submit(config, Ledger.from_config(config), body, caller="cli")
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"])
+            console.print(f"[red]{where}: {error['msg']}[/red]")
+        raise typer.Exit(2) from None
+    except (RequestRefused, RequestConflict, SubjectKeyMissing) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    request = intake.request
+    seen = "" if intake.created else " (already received)"
+    console.print(
+        f"{request.type.value} request {request.request_id}{seen}: {request.status.value}, "
+        f"due {request.due_time:%Y-%m-%d %H:%M} UTC"
+    )
+    print(request.request_id)
+
+
+@app.command("status")
+def status(request_id: Annotated[str, typer.Argument(help="the subject request id")]) -> None:
+    """A request's status and history."""
+    from lakecdp.governance.ledger import Ledger, UnknownRequest
+
+    ledger = Ledger.from_config(_config())
+    try:
+        request = ledger.get(request_id)
+    except UnknownRequest:
+        console.print(f"[red]no request {request_id}[/red]")
+        raise typer.Exit(2) from None
+    console.print(
+        f"{request.type.value} request {request.request_id} ({request.regulation}): "
+        f"[bold]{request.status.value}[/bold], received {request.received_time:%Y-%m-%d %H:%M}, "
+        f"due {request.due_time:%Y-%m-%d %H:%M} UTC, {len(request.identities)} identities"
+    )
+    for entry in ledger.history(request_id):
+        console.print(f"  {entry['at'][:19]}  {entry['status']:<12} {entry['note'] or ''}")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """The privacy API (OpenDSR): /v1/opengdpr_requests, /discovery, /docs."""
+    from lakecdp.governance.api import serve as serve_api
+
+    cfg = _config()
+    console.print(
+        f"privacy requests on http://{host or cfg.governance.host}:{port or cfg.governance.port}"
+    )
+    serve_api(cfg, host, port)

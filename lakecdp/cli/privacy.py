@@ -111,6 +111,8 @@ def status(request_id: Annotated[str, typer.Argument(help="the subject request i
         f"[bold]{request.status.value}[/bold], received {request.received_time:%Y-%m-%d %H:%M}, "
         f"due {request.due_time:%Y-%m-%d %H:%M} UTC, {len(request.identities)} identities"
     )
+    if request.result:
+        console.print(f"  result: {request.result}")
     for entry in ledger.history(request_id):
         console.print(f"  {entry['at'][:19]}  {entry['status']:<12} {entry['note'] or ''}")
 
@@ -128,3 +130,87 @@ def serve(
         f"privacy requests on http://{host or cfg.governance.host}:{port or cfg.governance.port}"
     )
     serve_api(cfg, host, port)
+
+
+@app.command("run")
+def run() -> None:
+    """Accept pending requests (closure, suppression) and carry them out; erasures end with a
+    certificate (`lakecdp privacy certificate ID`)."""
+    import time
+
+    from lakecdp.kernel.spark import get_spark
+    from spark_jobs.governance.run import run_requests
+
+    cfg = _config()
+    started = time.monotonic()
+    spark = get_spark(cfg, "lakecdp-privacy")
+    with console.status("privacy requests") as status:
+        summary = run_requests(spark, cfg, on_step=lambda s: status.update(f"erasing: {s}"))
+    for request_id, manifest in summary.exports.items():
+        console.print(
+            f"exported {request_id}: {manifest['rows']} rows to {manifest['export']} "
+            f"(kept until {manifest['expires_time'][:16]})"
+        )
+    for request_id, certificate in summary.certificates.items():
+        totals = certificate["totals"]
+        console.print(
+            f"erased {request_id}: {totals['rows_removed']} rows in {totals['stores']} stores, "
+            f"{totals['rows_after']} left, {certificate['seconds']} s"
+        )
+    console.print(
+        f"privacy run: {len(summary.accepted)} accepted, {len(summary.completed)} completed "
+        f"({time.monotonic() - started:.1f} s)"
+    )
+
+
+@app.command("certificate")
+def certificate(
+    request_id: Annotated[str, typer.Argument(help="the subject request id")],
+    full: Annotated[bool, typer.Option("--json", help="print the whole JSON")] = False,
+) -> None:
+    """A completed erasure's certificate: per store, rows found/removed, verification."""
+    import orjson
+    from rich.table import Table
+
+    from lakecdp.governance.certificate import certificate_path, read_certificate
+
+    cfg = _config()
+    body = read_certificate(cfg, request_id)
+    if body is None:
+        console.print(
+            f"[red]no certificate for {request_id} (not completed, or not an erasure)[/red]"
+        )
+        raise typer.Exit(2)
+    if full:
+        print(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode())
+        return
+    table = Table(
+        title=f"erasure {request_id} ({body['regulation']}): {certificate_path(cfg, request_id)}"
+    )
+    for column in ("store", "method", "found", "removed", "files", "versions", "after"):
+        table.add_column(column, overflow="fold")
+    for store in body["stores"]:
+        if not (store["rows_found"] or store["rows_after"]):
+            continue
+        versions = (
+            f"{store['version_before']} -> {store['version_after']}"
+            if store["version_before"] is not None
+            else ""
+        )
+        table.add_row(
+            store["store"],
+            store["method"],
+            str(store["rows_found"]),
+            str(store["rows_removed"]),
+            f"{store['files_rewritten']} rewritten, {store['files_removed']} removed",
+            versions,
+            str(store["rows_after"]),
+        )
+    console.print(table)
+    totals = body["totals"]
+    untouched = sum(1 for s in body["stores"] if not s["rows_found"])
+    console.print(
+        f"{totals['rows_removed']} rows removed from {totals['stores'] - untouched} stores "
+        f"({untouched} more checked: nothing of the person), {totals['rows_after']} left; "
+        f"{body['seconds']} s, within the deadline: {body['within_deadline']}"
+    )

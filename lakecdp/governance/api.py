@@ -4,6 +4,7 @@
   the same request again is 200 with the same answer; the same id for another request is 409.
 - `GET /v1/opengdpr_requests/{id}` (`privacy:read`): the status; 404 if unknown.
 - `DELETE /v1/opengdpr_requests/{id}` (`privacy:write`): cancels while pending; later, 409.
+- `GET /v1/opengdpr_requests/{id}/export` (`privacy:read`): an access or portability export.
 - `GET /discovery` (open): identity types, request types, regulations the controller supports.
 
 Bodies are validated against the configuration (identity types, regulations, markets): 422
@@ -12,9 +13,11 @@ no log line carries a body.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations at runtime.
+from pathlib import Path
 from typing import Any
 
 from fastapi import BackgroundTasks, Depends, FastAPI, HTTPException, Response
+from fastapi.responses import FileResponse
 
 from lakecdp.governance.callbacks import send_status
 from lakecdp.governance.intake import RequestConflict, RequestRefused, cancel, submit
@@ -29,6 +32,7 @@ from lakecdp.governance.requests import (
 from lakecdp.kernel.asgi import run_asgi
 from lakecdp.kernel.auth import Caller, require_scope
 from lakecdp.kernel.config import ProjectConfig
+from lakecdp.kernel.config.paths import join_path
 
 
 def create_app(config: ProjectConfig, ledger: Ledger | None = None) -> FastAPI:
@@ -86,11 +90,23 @@ def create_app(config: ProjectConfig, ledger: Ledger | None = None) -> FastAPI:
             request = ledger.get(request_id)
         except UnknownRequest:
             raise HTTPException(404, "no such request") from None
-        return {
+        body = {
             **request.status_body(controller),
             "subject_request_type": request.type.value,
             "regulation": request.regulation,
         }
+        if request.type.value in ("access", "portability") and request.result:
+            body["results_url"] = f"/v1/opengdpr_requests/{request_id}/export"
+            body["results_expire_time"] = request.result.get("expires_time")
+        return body
+
+    @app.get("/v1/opengdpr_requests/{request_id}/export", responses={**locked, 404: {}})
+    def export(request_id: str, caller: Caller = Depends(may_read)) -> FileResponse:  # noqa: B008
+        """An access or portability request's export (JSON lines, gzip) until it expires."""
+        path = Path(join_path(config.governance_root, "exports", f"{request_id}.jsonl.gz"))
+        if not path.exists():
+            raise HTTPException(404, "no export for this request (not done, or expired)")
+        return FileResponse(path, media_type="application/gzip", filename=path.name)
 
     @app.delete("/v1/opengdpr_requests/{request_id}", status_code=202, responses={**locked})
     def delete(

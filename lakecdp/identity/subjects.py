@@ -8,8 +8,11 @@ API taking a request) asks here, so an e-mail typed `Alice@Example.com` at the t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
+
+import orjson
 
 from lakecdp.identity.rules import IdentityRules
 from lakecdp.kernel.config import EVENT_COLUMNS, ProjectConfig
@@ -74,6 +77,23 @@ class SubjectHasher:
     def customer(self, customer_id: str) -> str:
         return self.hash(CUSTOMER_ID, customer_id)
 
+    def text(self, raw: str) -> set[str]:
+        """Every subject hash a raw record could name (a quarantined payload, a rejected line):
+        each candidate value tried as each identifier type (phones in every market) and as a
+        customer id. Over-inclusive on purpose: it is matched against one person's closure."""
+        out: set[str] = set()
+        regions = sorted(set(self.regions.values())) or [None]
+        for value in set(_leaves(raw)):
+            if len(value) > 256:
+                continue
+            out.add(self.hash(CUSTOMER_ID, value))
+            for id_type, rule in self.rules.types.items():
+                for region in regions if rule.kind == "phone" else [None]:
+                    result = self.rules.normalize(id_type, value, region=region)
+                    if result.value is not None:
+                        out.add(self.hash(id_type, result.value))
+        return out
+
     def message(self, message: Mapping[str, Any]) -> Iterator[str]:
         """The subject hash of every identifier a raw Segment message carries (configured
         event fields; unusable values name nobody and are skipped)."""
@@ -87,3 +107,33 @@ class SubjectHasher:
                 yield self.identifier(id_type, raw, market if isinstance(market, str) else None)
             except Unnormalizable:
                 continue
+
+
+def _leaves(raw: str, depth: int = 0) -> Iterator[str]:
+    """Candidate values of a raw record: the leaves of JSON (strings inside strings that hold
+    JSON too), else the fields of a delimited line."""
+    text = raw.strip()
+    if text[:1] in ("{", "[") and depth < 3:
+        try:
+            parsed = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            parsed = None
+        if parsed is not None:
+            stack = [parsed]
+            while stack:
+                node = stack.pop()
+                if isinstance(node, dict):
+                    stack.extend(node.values())
+                elif isinstance(node, list):
+                    stack.extend(node)
+                elif isinstance(node, str):
+                    yield from _leaves(node, depth + 1)
+                elif isinstance(node, (int, float)) and not isinstance(node, bool):
+                    yield str(node)
+            return
+    for field in re.split(r"[,;\t\r\n|{}\[\]\"]", text):
+        field = field.strip()
+        if field:
+            yield field
+            if ":" in field:  # `"key": value` of a torn JSON line
+                yield field.rsplit(":", 1)[1].strip()

@@ -56,6 +56,17 @@ def spark_conf(config: ProjectConfig, app_name: str | None = None) -> dict[str, 
         "spark.ui.enabled": str(config.spark.ui_enabled).lower(),
         "spark.ui.showConsoleProgress": "false",
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
+        # Personal data must not outlive an erasure in the Delta log: new tables collect no
+        # per-column statistics (min/max values would copy identifiers into commit files that
+        # VACUUM never removes) unless a table names its own safe columns, and keep history
+        # only as long as governance allows (docs/governance.md).
+        "spark.databricks.delta.properties.defaults.dataSkippingNumIndexedCols": "0",
+        "spark.databricks.delta.properties.defaults.logRetentionDuration": (
+            f"interval {config.governance.history_retention_hours} hours"
+        ),
+        "spark.databricks.delta.properties.defaults.deletedFileRetentionDuration": (
+            f"interval {config.governance.history_retention_hours} hours"
+        ),
         "spark.sql.streaming.stopGracefullyOnShutdown": "true",
         # One Derby metastore per process would make processes disagree; see docs/catalog.md.
         "spark.sql.catalogImplementation": "in-memory",

@@ -27,13 +27,12 @@ from spark_jobs.ingest.quarantine import QUARANTINE_TABLE, only_new_refusals, to
 EVENTS_TABLE = ("bronze", "events")
 BATCHES_TABLE = ("ops", "stream_batches")
 EVENTS_QUERY = "bronze_events"
+# No identifier among them: per-file min/max values live in the Delta log, which an erasure
+# cannot rewrite (docs/governance.md).
 EVENTS_STATS_COLUMNS = (
     "message_id",
     "type",
     "event",
-    "user_id",
-    "anonymous_id",
-    "device_id",
     "market",
     "event_ts",
     "received_at",

@@ -23,6 +23,7 @@ EXPECTED = {
     "lakecdp_training",
     "lakecdp_audience_syncs",
     "lakecdp_scheduled_syncs",
+    "lakecdp_privacy",
 }
 GATES = {"bronze_gate", "identity_gate", "gold_gate", "drift_check"}
 

@@ -114,6 +114,15 @@ class GovernanceConfig(Section):
         description="how often every door re-reads the suppression list (a new suppression "
         "is enforced within twice this)",
     )
+    history_retention_hours: int = Field(
+        default=72,
+        ge=1,
+        description="Delta history kept (time travel, old files, log): personal data deleted "
+        "by a job, not by an erasure, is gone from every table within this",
+    )
+    export_ttl_days: int = Field(
+        default=7, ge=1, description="days an access or portability export is kept"
+    )
     callback_signing_key: SecretStr = Field(
         default=SecretStr(""),
         description="HMAC-SHA256 key of status callbacks (X-OpenDSR-Signature); "

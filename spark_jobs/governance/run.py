@@ -28,6 +28,7 @@ from lakecdp.governance.erase_files import (
     erase_landing,
     erase_sources,
 )
+from lakecdp.governance.erase_online import erase_online
 from lakecdp.governance.ledger import Ledger, now
 from lakecdp.governance.requests import SUPPRESSING, PrivacyRequest, RequestType, Status
 from lakecdp.identity.subjects import SubjectHasher
@@ -139,6 +140,10 @@ def erase(
             stores += erase_tables(frames, group, on_store)
     finally:
         frames.unpersist()
+    timed(
+        "online store",
+        lambda: erase_online(config, closure.customers, closure.identifiers),
+    )
     timed("evaluation sets", lambda: erase_evaluation_sets(config, matcher))
     return stores
 

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -14,6 +15,7 @@ import typer
 
 from lakecdp.cli._app import _config
 from lakecdp.cli.render import console
+from lakecdp.kernel.config import ProjectConfig
 
 app = typer.Typer(no_args_is_help=True, help="Privacy requests: erase, access, suppress.")
 
@@ -145,7 +147,12 @@ def run() -> None:
     started = time.monotonic()
     spark = get_spark(cfg, "lakecdp-privacy")
     with console.status("privacy requests") as status:
-        summary = run_requests(spark, cfg, on_step=lambda s: status.update(f"erasing: {s}"))
+        summary = run_requests(
+            spark,
+            cfg,
+            on_step=lambda s: status.update(f"erasing: {s}"),
+            erasers=[destination_eraser(cfg)],
+        )
     for request_id, manifest in summary.exports.items():
         console.print(
             f"exported {request_id}: {manifest['rows']} rows to {manifest['export']} "
@@ -214,3 +221,15 @@ def certificate(
         f"({untouched} more checked: nothing of the person), {totals['rows_after']} left; "
         f"{body['seconds']} s, within the deadline: {body['within_deadline']}"
     )
+
+
+def destination_eraser(cfg: ProjectConfig) -> Callable[[Any], list[Any]]:
+    """What every sync sent about the person, taken back (lakecdp/activation/erasure.py)."""
+
+    def erase(closure: Any) -> list[Any]:
+        from lakecdp.activation.erasure import erase_from_destinations
+        from lakecdp.governance.certificate import StoreResult
+
+        return [StoreResult(**entry) for entry in erase_from_destinations(cfg, closure.customers)]
+
+    return erase

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -164,10 +164,16 @@ def _complete(
     _notify(config, ledger, request.request_id)
 
 
+# A store another layer owns (the syncs' destinations): given the closure, its certificate
+# entries. The wiring passes them in; governance does not import the layers it erases from.
+Eraser = Callable[[Closure], list[StoreResult]]
+
+
 def run_requests(
     spark: SparkSession,
     config: ProjectConfig,
     on_step: Callable[[str], None] | None = None,
+    erasers: Sequence[Eraser] = (),
 ) -> RunSummary:
     """Accept what is pending, then finish what is in progress."""
     ledger = Ledger.from_config(config)
@@ -185,6 +191,8 @@ def run_requests(
         started = datetime.now(UTC)
         if request.type == RequestType.ERASURE:
             stores = erase(spark, config, closure, on_step)
+            for eraser in erasers:
+                stores += eraser(closure)
             stores.append(erase_exports(config, ledger, closure.hashes(SubjectHasher(config))))
             certificate = write_certificate(config, request, request.closure or {}, stores, started)
             summary.certificates[request.request_id] = certificate

@@ -43,21 +43,7 @@ class ActivationDemo:
         return steps
 
     def _receivers(self) -> list[Any]:
-        """The reference receiver of every http destination a sync uses, started and ready."""
-        from lakecdp.cli.servers import start_cli_server
-
-        config = self.demo.config
-        used = {s.destination for s in config.syncs.values()}
-        started = []
-        for name in sorted(used):
-            spec = config.destinations[name]
-            if isinstance(spec, HttpDestination):
-                url = urlsplit(spec.url)
-                health = f"{url.scheme}://{url.netloc}/health"
-                started.append(
-                    start_cli_server(config, ["sync", "receiver", "--destination", name], health)
-                )
-        return started
+        return start_receivers(self.demo.config)
 
     def _run_all(self, key: str, *, scheduled: bool) -> None:
         """One run of the sync DAGs (the syncs after gold; with `scheduled`, also those on a
@@ -119,3 +105,20 @@ class ActivationDemo:
             + ", ".join(f"{n} {s}" for n, s in sent.items())
             + "; `lakecdp sync status` and `lakecdp sync history NAME` show every run"
         )
+
+
+def start_receivers(config: ProjectConfig) -> list[Any]:
+    """The reference receiver of every http destination a sync uses, started and ready."""
+    from lakecdp.cli.servers import start_cli_server
+
+    used = {s.destination for s in config.syncs.values()}
+    started = []
+    for name in sorted(used):
+        spec = config.destinations[name]
+        if isinstance(spec, HttpDestination):
+            url = urlsplit(spec.url)
+            health = f"{url.scheme}://{url.netloc}/health"
+            started.append(
+                start_cli_server(config, ["sync", "receiver", "--destination", name], health)
+            )
+    return started

@@ -230,11 +230,13 @@ class _Demo:
         if profiles:
             from lakecdp.cli.activation_demo import ActivationDemo
             from lakecdp.cli.decision_demo import DecisioningDemo
+            from lakecdp.cli.privacy_demo import PrivacyDemo
 
             steps += [
                 ("sample profile and audience sizes", self.show_profiles),
                 *ActivationDemo(self).steps(),
                 *DecisioningDemo(self).steps(),
+                *PrivacyDemo(self).steps(),
             ]
         return steps
 

@@ -177,7 +177,6 @@ def certificate(
 ) -> None:
     """A completed erasure's certificate: per store, rows found/removed, verification."""
     import orjson
-    from rich.table import Table
 
     from lakecdp.governance.certificate import certificate_path, read_certificate
 
@@ -191,9 +190,14 @@ def certificate(
     if full:
         print(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode())
         return
-    table = Table(
-        title=f"erasure {request_id} ({body['regulation']}): {certificate_path(cfg, request_id)}"
-    )
+    print_certificate(request_id, body, str(certificate_path(cfg, request_id)), console)
+
+
+def print_certificate(request_id: str, body: dict[str, Any], path: str, out: Any) -> None:
+    """The stores that held something of the person, and the totals."""
+    from rich.table import Table
+
+    table = Table(title=f"erasure {request_id} ({body['regulation']}): {path}")
     for column in ("store", "method", "found", "removed", "files", "versions", "after"):
         table.add_column(column, overflow="fold")
     for store in body["stores"]:
@@ -213,10 +217,10 @@ def certificate(
             versions,
             str(store["rows_after"]),
         )
-    console.print(table)
+    out.print(table)
     totals = body["totals"]
     untouched = sum(1 for s in body["stores"] if not s["rows_found"])
-    console.print(
+    out.print(
         f"{totals['rows_removed']} rows removed from {totals['stores'] - untouched} stores "
         f"({untouched} more checked: nothing of the person), {totals['rows_after']} left; "
         f"{body['seconds']} s, within the deadline: {body['within_deadline']}"
